@@ -1,0 +1,283 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parleyrpc/parley/codec"
+)
+
+// cancelMethod is the notification a caller sends when it abandons a call,
+// after the Language Server Protocol.
+const cancelMethod = "$/cancelRequest"
+
+// inbound is what the transport delivers to; it keeps the Peer's own
+// method set free of transport callbacks.
+type inbound struct{ p *Peer }
+
+var _ Inbound = inbound{}
+
+func (in inbound) MaxMessageSize() int { return in.p.maxMessageSize }
+
+// OnClose ends the peer with the transport's cause.
+func (in inbound) OnClose(err error) {
+	p := in.p
+	switch {
+	case err == nil, errors.Is(err, net.ErrClosed) && !errors.Is(err, ErrConnectionLost):
+		err = fmt.Errorf("%w: transport closed", ErrConnectionLost)
+	case errors.Is(err, io.EOF):
+		err = fmt.Errorf("%w: the other end closed the connection", ErrConnectionLost)
+	default:
+		err = fmt.Errorf("%w: %w", ErrConnectionLost, err)
+	}
+	p.end(err) // no-op when Close came first: its ErrClosed stands
+	close(p.done)
+}
+
+// OnMessage decodes one message or batch and acts on each message in it.
+func (in inbound) OnMessage(msg []byte) {
+	p := in.p
+	if len(msg) > p.maxMessageSize {
+		p.reply(codec.Null(), &Error{Code: CodeInvalidRequest,
+			Message: fmt.Sprintf("message of %d bytes exceeds the limit of %d", len(msg), p.maxMessageSize)})
+		return
+	}
+	msgs, isBatch, err := p.codec.Decode(p.scratch[:0], msg)
+	p.scratch = msgs[:0]
+	switch {
+	case err != nil:
+		p.reply(codec.Null(), &Error{Code: CodeParseError, Message: err.Error()})
+	case isBatch && len(msgs) == 0:
+		p.reply(codec.Null(), &Error{Code: CodeInvalidRequest, Message: "empty batch"})
+	case isBatch:
+		p.serveBatch(msgs)
+	default:
+		p.dispatch(&msgs[0], nil)
+	}
+	clear(msgs) // drop references into msg so it can be collected
+}
+
+// dispatch acts on one decoded message. b is the batch it came in, if any.
+func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
+	switch {
+	case m.Invalid != "":
+		id := m.ID
+		if id.IsZero() {
+			id = codec.Null()
+		}
+		p.answer(b, id, nil, &Error{Code: CodeInvalidRequest, Message: "invalid request: " + m.Invalid})
+	case !m.IsRequest():
+		p.deliver(m)
+	case m.Method == cancelMethod:
+		p.cancelServing(m)
+		if !m.ID.IsZero() {
+			p.answer(b, m.ID, nil, nil)
+		}
+	case m.IsNotification():
+		if !strings.HasPrefix(m.Method, "$/") { // unknown protocol notifications are ignored
+			p.notes.push(&Request{Method: m.Method, params: m.Params, peer: p})
+		}
+	default:
+		// Wait for a handler slot: this is where reading pauses.
+		select {
+		case p.handlers <- struct{}{}:
+		case <-p.quit:
+			return
+		}
+		req := &Request{Method: m.Method, ID: m.ID, params: m.Params, peer: p}
+		ctx, cancel := context.WithCancel(p.ctx)
+		p.mu.Lock()
+		if _, dup := p.serving[m.ID]; !dup {
+			p.serving[m.ID] = cancel
+		}
+		p.mu.Unlock()
+		if b != nil {
+			b.add()
+		}
+		go p.serve(ctx, cancel, req, b)
+	}
+}
+
+// serve runs a call's handler and answers it.
+func (p *Peer) serve(ctx context.Context, cancel context.CancelFunc, req *Request, b *inBatch) {
+	result, err := p.handle(ctx, req)
+	p.answer(b, req.ID, result, err)
+	cancel()
+	p.mu.Lock()
+	delete(p.serving, req.ID)
+	p.mu.Unlock()
+	<-p.handlers
+}
+
+// handle calls the handler, turning a panic into an internal error.
+func (p *Peer) handle(ctx context.Context, req *Request) (result any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("rpc: handler panicked", "method", req.Method, "panic", v, "stack", string(debug.Stack()))
+			result, err = nil, &Error{Code: CodeInternalError, Message: "internal error: handler panicked"}
+		}
+	}()
+	return p.handler.Handle(ctx, req)
+}
+
+// cancelServing cancels the handler of the call named by a $/cancelRequest.
+func (p *Peer) cancelServing(m *codec.Message) {
+	var params struct {
+		ID any `json:"id"`
+	}
+	if m.Params == nil || p.codec.Unmarshal(m.Params, &params) != nil {
+		return
+	}
+	var id codec.ID
+	switch v := params.ID.(type) {
+	case string:
+		id = codec.String(v)
+	case float64: // encoding/json
+		id = codec.Number(fmt.Sprint(v))
+	case int64:
+		id = codec.Int(v)
+	case uint64:
+		id = codec.Number(fmt.Sprint(v))
+	default:
+		return
+	}
+	p.mu.Lock()
+	cancel := p.serving[id]
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// answer sends the response to a call, or adds it to its batch.
+func (p *Peer) answer(b *inBatch, id codec.ID, result any, err error) {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	msg, encErr := p.encodeResponse(buf.b[:0], id, result, err)
+	buf.b = msg
+	if encErr != nil {
+		p.log.Error("rpc: encoding a response", "id", id.String(), "err", encErr)
+		return
+	}
+	if b != nil {
+		b.done(p, msg)
+		return
+	}
+	_ = p.send(p.ctx, msg) // a failed send means the link is going: nothing to tell
+}
+
+// reply sends an error response outside any batch.
+func (p *Peer) reply(id codec.ID, err *Error) { p.answer(nil, id, nil, err) }
+
+// encodeResponse appends the response to dst. The result, if any, is
+// encoded first into dst itself, and the envelope after it, so one buffer
+// serves both; the returned slice is the envelope alone.
+func (p *Peer) encodeResponse(dst []byte, id codec.ID, result any, err error) ([]byte, error) {
+	m := codec.Message{ID: id}
+	if err == nil {
+		var encErr error
+		dst, encErr = p.appendValue(dst, result)
+		if encErr != nil {
+			err = &Error{Code: CodeInternalError, Message: "internal error: encoding the result: " + encErr.Error()}
+			dst = dst[:0]
+		} else {
+			m.Result = dst
+		}
+	}
+	if err != nil {
+		m.Error = wireError(p.codec, err)
+	}
+	start := len(dst)
+	out, encErr := p.codec.AppendMessage(dst, &m)
+	return out[start:], encErr
+}
+
+// inBatch gathers the answers to the calls of one inbound batch and sends
+// them together when the last one is in.
+type inBatch struct {
+	pending atomic.Int32
+	mu      sync.Mutex
+	answers [][]byte
+}
+
+func (b *inBatch) add() { b.pending.Add(1) }
+
+// done records one answer (nil for none) and sends the batch if it was the
+// last one outstanding.
+func (b *inBatch) done(p *Peer, answer []byte) {
+	if answer != nil {
+		b.mu.Lock()
+		b.answers = append(b.answers, append([]byte(nil), answer...))
+		b.mu.Unlock()
+	}
+	if b.pending.Add(-1) != 0 {
+		return
+	}
+	if len(b.answers) == 0 {
+		return // all notifications: no response at all, per the spec
+	}
+	buf := getBuffer()
+	buf.b = p.codec.AppendBatch(buf.b[:0], b.answers)
+	_ = p.send(p.ctx, buf.b)
+	putBuffer(buf)
+}
+
+// serveBatch acts on each message of an inbound batch.
+func (p *Peer) serveBatch(msgs []codec.Message) {
+	b := new(inBatch)
+	b.add() // held by this loop, so the batch cannot complete early
+	for i := range msgs {
+		p.dispatch(&msgs[i], b)
+	}
+	b.done(p, nil)
+}
+
+// notifications runs notification handlers one at a time, in arrival
+// order, on a goroutine that exists only while there is work.
+type notifications struct {
+	p       *Peer
+	queue   chan *Request
+	running atomic.Bool
+}
+
+func (n *notifications) init(p *Peer, size int) {
+	n.p = p
+	n.queue = make(chan *Request, size)
+}
+
+// push queues a notification, waiting while the queue is full.
+func (n *notifications) push(req *Request) {
+	select {
+	case n.queue <- req:
+	case <-n.p.quit:
+		return
+	}
+	if n.running.CompareAndSwap(false, true) {
+		go n.run()
+	}
+}
+
+func (n *notifications) run() {
+	for {
+		select {
+		case req := <-n.queue:
+			if _, err := n.p.handle(n.p.ctx, req); err != nil && !errors.Is(err, ErrMethodNotFound) {
+				n.p.log.Warn("rpc: notification handler failed", "method", req.Method, "err", err)
+			}
+			continue
+		default:
+		}
+		n.running.Store(false)
+		// A push may have slipped in after the queue looked empty.
+		if len(n.queue) == 0 || !n.running.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}

@@ -1,0 +1,59 @@
+package rpc
+
+import (
+	"context"
+	"sync"
+)
+
+// buffer is a pooled byte slice for encoding one outbound message.
+type buffer struct{ b []byte }
+
+var buffers = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 512)} }}
+
+func getBuffer() *buffer { return buffers.Get().(*buffer) }
+
+func putBuffer(b *buffer) {
+	if cap(b.b) > 64<<10 {
+		return // let one huge message's buffer go
+	}
+	b.b = b.b[:0]
+	buffers.Put(b)
+}
+
+// appendValue encodes v onto dst with the peer's codec.
+func (p *Peer) appendValue(dst []byte, v any) ([]byte, error) {
+	if raw, ok := v.(Raw); ok && raw.codec == p.codec {
+		return append(dst, raw.data...), nil
+	}
+	if p.appender != nil {
+		return p.appender.AppendValue(dst, v)
+	}
+	b, err := p.codec.Marshal(v)
+	return append(dst, b...), err
+}
+
+// send writes one message, waiting for a place in the bounded send queue
+// up to ctx's end or the peer's.
+func (p *Peer) send(ctx context.Context, msg []byte) error {
+	select {
+	case p.sendSlots <- struct{}{}:
+	default:
+		select {
+		case p.sendSlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.quit:
+			return p.endErr()
+		}
+	}
+	err := p.t.Send(ctx, msg)
+	<-p.sendSlots
+	return err
+}
+
+// endErr returns why the peer ended (it has, or is ending).
+func (p *Peer) endErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
