@@ -41,10 +41,10 @@ type Peer struct {
 	// mu guards the in-flight state below; it is never held across I/O or
 	// user code.
 	mu      sync.Mutex
-	pending map[int64]*pendingCall      // our calls awaiting an answer
+	pending map[int64]*pendingCall          // our calls awaiting an answer
 	serving map[codec.ID]context.CancelFunc // their calls being handled
-	err     error                       // why the peer ended; set once
-	quit    chan struct{}               // closed when the peer starts ending
+	err     error                           // why the peer ended; set once
+	quit    chan struct{}                   // closed when the peer starts ending
 
 	done chan struct{} // closed when the transport has reported its end
 }
