@@ -72,12 +72,14 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 		if id.IsZero() {
 			id = codec.Null()
 		}
+		b.add()
 		p.answer(b, id, nil, &Error{Code: CodeInvalidRequest, Message: "invalid request: " + m.Invalid})
 	case !m.IsRequest():
 		p.deliver(m)
 	case m.Method == cancelMethod:
 		p.cancelServing(m)
 		if !m.ID.IsZero() {
+			b.add()
 			p.answer(b, m.ID, nil, nil)
 		}
 	case m.IsNotification():
@@ -98,9 +100,7 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 			p.serving[m.ID] = cancel
 		}
 		p.mu.Unlock()
-		if b != nil {
-			b.add()
-		}
+		b.add()
 		go p.serve(ctx, cancel, req, b)
 	}
 }
@@ -207,7 +207,12 @@ type inBatch struct {
 	answers [][]byte
 }
 
-func (b *inBatch) add() { b.pending.Add(1) }
+// add counts one more answer to wait for; on a nil batch it does nothing.
+func (b *inBatch) add() {
+	if b != nil {
+		b.pending.Add(1)
+	}
+}
 
 // done records one answer (nil for none) and sends the batch if it was the
 // last one outstanding.
