@@ -23,7 +23,7 @@ type Invoker func(ctx context.Context, inv Invocation) error
 // Interceptor wraps what a peer does in both directions. WrapHandler wraps
 // the handling of every inbound call and notification; WrapInvoker wraps
 // every outbound call and notification, including each item of a batch.
-// Use [Inbound]/[Outbound] helpers below for one direction only.
+// [InboundInterceptor] and [OutboundInterceptor] cover one direction only.
 type Interceptor interface {
 	WrapHandler(next Handler) Handler
 	WrapInvoker(next Invoker) Invoker

@@ -68,7 +68,7 @@ func newRaw(t testing.TB, opts ...rpc.Option) (*rpc.Peer, *rawEnd) {
 }
 
 func (r *rawEnd) OnMessage(msg []byte) { r.got <- msg }
-func (r *rawEnd) OnClose(error)         {}
+func (r *rawEnd) OnClose(error)        {}
 func (r *rawEnd) MaxMessageSize() int  { return 1 << 20 }
 
 func (r *rawEnd) send(t testing.TB, msg string) {

@@ -22,6 +22,7 @@ import (
 	stdjson "encoding/json"
 	"fmt"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/parleyrpc/parley/codec"
 )
@@ -293,9 +294,10 @@ func number(tok []byte) codec.ID {
 // unquote returns the string a JSON string token spells.
 func unquote(tok []byte) string {
 	inner := tok[1 : len(tok)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return string(inner)
 	}
+	// Escapes, or invalid UTF-8, which encoding/json turns into U+FFFD.
 	var s string
 	_ = stdjson.Unmarshal(tok, &s) // the token is valid: json.Valid said so
 	return s
