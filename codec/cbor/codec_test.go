@@ -146,9 +146,6 @@ func TestAppendMessageAppends(t *testing.T) {
 
 func TestAppendMessageErrors(t *testing.T) {
 	bad := []codec.Message{
-		{ID: codec.Int(1), Result: null, Error: &codec.Error{Message: "x"}},
-		{ID: codec.Int(1), Method: "m", Result: null},
-		{ID: codec.Int(1), Method: "m", Error: &codec.Error{}},
 		{ID: codec.Number("1e400"), Method: "m"},
 		{ID: codec.Number("1e400"), Result: null},
 		{ID: codec.Number("bogus"), Method: "m"},
@@ -162,6 +159,39 @@ func TestAppendMessageErrors(t *testing.T) {
 		if !bytes.Equal(got, []byte{1, 2, 3}) {
 			t.Errorf("AppendMessage(%+v) returned %x on error, want dst unchanged", m, got)
 		}
+	}
+}
+
+// TestAppendMessageReading checks how AppendMessage reads messages with
+// more fields set than their kind uses (as the JSON codec does).
+func TestAppendMessageReading(t *testing.T) {
+	e := &codec.Error{Code: 1, Message: "x"}
+	tests := []struct {
+		in, want codec.Message
+	}{
+		{codec.Message{ID: codec.Int(1), Method: "m", Result: null, Error: e}, codec.Message{ID: codec.Int(1), Method: "m"}},
+		{codec.Message{ID: codec.Int(1), Result: in(1), Error: e}, codec.Message{ID: codec.Int(1), Error: e}},
+		{codec.Message{ID: codec.Int(1), Result: []byte{}}, codec.Message{ID: codec.Int(1), Result: null}},
+		{codec.Message{Method: "m", Params: []byte{}}, codec.Message{Method: "m"}},
+		{codec.Message{Error: &codec.Error{Code: 1, Message: "x", Data: []byte{}}}, codec.Message{ID: codec.Null(), Error: e}},
+		{codec.Message{ID: codec.Int(1), Method: "m", Invalid: "ignored"}, codec.Message{ID: codec.Int(1), Method: "m"}},
+	}
+	for _, tt := range tests {
+		got := decodeOne(t, encode(t, &tt.in))
+		if d := sameMessage(&tt.want, &got); d != "" {
+			t.Errorf("%+v: %s", tt.in, d)
+		}
+	}
+
+	// The result may already sit in dst, as the rpc package encodes it.
+	buf := make([]byte, 0, 64)
+	buf = append(buf, in(99)...)
+	out, err := cbor.Codec{}.AppendMessage(buf, &codec.Message{ID: codec.Int(1), Result: buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := decodeOne(t, out[len(buf):]); !bytes.Equal(got.Result, in(99)) {
+		t.Errorf("Result = %x, want %x", got.Result, in(99))
 	}
 }
 

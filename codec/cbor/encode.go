@@ -21,27 +21,24 @@ const (
 	encData    = "\x64data"
 )
 
-var (
-	errResultAndError  = errors.New("codec/cbor: response has both a result and an error")
-	errRequestResponse = errors.New("codec/cbor: request has a result or an error")
-)
-
 // AppendMessage appends the CBOR encoding of m to dst. A message with a
-// Method is a request (a notification when its ID is zero); any other
-// message is a response, carrying Error when it is set and otherwise
-// Result (null when Result is empty), with a null id when its ID is zero.
+// Method is a request (a notification when its ID is zero) and its Result
+// and Error are ignored; any other message is a response, carrying Error
+// when it is set and otherwise Result (null when Result is empty), with a
+// null id when its ID is zero. This is the same reading of m as the JSON
+// codec's.
 //
 // Params, Result and Error.Data are copied as they are: they must each hold
 // exactly one CBOR item, as made by [Codec.Marshal] or [Codec.AppendValue];
-// an empty slice counts as absent. Invalid is ignored. It allocates nothing
-// when dst has room. On error dst is returned unchanged.
+// an empty slice counts as absent. They may lie in dst itself, below
+// len(dst) (a result appended to dst first, say): the envelope goes after
+// them. Invalid is ignored. AppendMessage allocates nothing when dst has
+// room. The only error is a Number id that no CBOR number can carry (one
+// outside the float64 range); dst is then returned unchanged.
 func (Codec) AppendMessage(dst []byte, m *codec.Message) ([]byte, error) {
 	n0 := len(dst)
 	var err error
 	if m.Method != "" {
-		if m.Result != nil || m.Error != nil {
-			return dst, errRequestResponse
-		}
 		pairs := uint64(2)
 		if len(m.Params) != 0 {
 			pairs++
@@ -70,9 +67,6 @@ func (Codec) AppendMessage(dst []byte, m *codec.Message) ([]byte, error) {
 	dst = append(dst, encJSONRPC...)
 	switch {
 	case m.Error != nil:
-		if m.Result != nil {
-			return dst[:n0], errResultAndError
-		}
 		e := m.Error
 		dst = append(dst, encError...)
 		if len(e.Data) != 0 {

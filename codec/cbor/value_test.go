@@ -107,6 +107,13 @@ func TestUnmarshalParamsFromMessage(t *testing.T) {
 	if err := c.Unmarshal(ar(in(1), in(-2)), &ints); err != nil || !reflect.DeepEqual(ints, []int{1, -2}) {
 		t.Fatalf("[]int: %v, %v", ints, err)
 	}
+	var generic []any
+	if err := c.Unmarshal(ar(hx("f9 3e00"), hx("fa 3fc00000"), bs("b"), undef), &generic); err != nil {
+		t.Fatal(err)
+	}
+	if want := []any{1.5, 1.5, []byte("b"), nil}; !reflect.DeepEqual(generic, want) {
+		t.Fatalf("floats, bytes, undefined as any = %#v, want %#v", generic, want)
+	}
 	var big1 any
 	if err := c.Unmarshal(hx("1b ffffffffffffffff"), &big1); err != nil {
 		t.Fatal(err)
