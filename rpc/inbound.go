@@ -108,12 +108,15 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 // serve runs a call's handler and answers it.
 func (p *Peer) serve(ctx context.Context, cancel context.CancelFunc, req *Request, b *inBatch) {
 	result, err := p.handle(ctx, req)
-	p.answer(b, req.ID, result, err)
 	cancel()
 	p.mu.Lock()
 	delete(p.serving, req.ID)
 	p.mu.Unlock()
+	// The slot bounds running handlers, not answers waiting for the link:
+	// holding it while writing would let two peers that flood each other
+	// wait on each other's full links for ever.
 	<-p.handlers
+	p.answer(b, req.ID, result, err)
 }
 
 // handle calls the handler, turning a panic into an internal error.

@@ -107,7 +107,8 @@ func WithMaxMessageSize(n int) Option {
 // at once (default [DefaultMaxConcurrency]) and the number of notifications
 // waiting to be handled. Beyond it the peer stops reading until a handler
 // finishes: backpressure on the other end, not an unbounded pile of
-// goroutines.
+// goroutines. A handler's slot is freed when it returns, before its answer
+// is written, so two peers flooding each other cannot wait on each other.
 //
 // A handler that waits on a call to the other end holds its slot while it
 // waits; if every slot is held that way, the answers cannot be read until

@@ -35,6 +35,13 @@ func (p *Peer) appendValue(dst []byte, v any) ([]byte, error) {
 // send writes one message, waiting for a place in the bounded send queue
 // up to ctx's end or the peer's.
 func (p *Peer) send(ctx context.Context, msg []byte) error {
+	// Once the peer is ending nothing more goes out: handlers woken by the
+	// end must not answer on a link that is being closed.
+	select {
+	case <-p.quit:
+		return p.endErr()
+	default:
+	}
 	select {
 	case p.sendSlots <- struct{}{}:
 	default:
