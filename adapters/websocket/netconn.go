@@ -1,0 +1,159 @@
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// netConn is the network connection under a gorilla connection. It
+// coalesces writes: while it is corked, the frames gorilla writes are
+// buffered instead of sent, and the next uncorked write or flush sends
+// them all in one system call. Send corks it when other senders are queued
+// behind the current one or about to send, so that under load many
+// messages share a syscall instead of paying one each; a lone sender
+// writes at once. See conn.Send for who flushes.
+type netConn struct {
+	net.Conn
+
+	mu   sync.Mutex
+	cork bool
+	buf  *[]byte // buffered bytes; nil when empty
+
+	// yieldNext asks the next Read to yield first. The read loop sets it
+	// after delivering a message; only the read loop reads.
+	yieldNext bool
+}
+
+// maxCorked bounds the bytes held back; past it a write goes out at once.
+const maxCorked = 64 << 10
+
+var corkBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 4<<10)
+	return &b
+}}
+
+func newNetConn(c net.Conn) *netConn { return &netConn{Conn: c} }
+
+// Read reads from the connection. After a message was delivered, it first
+// yields the processor: the goroutine the message woke (a handler, a
+// caller waiting for its answer) then runs at once, instead of after this
+// read, which usually finds nothing and parks. That takes a system call
+// off the round trip; it happens only when gorilla's read buffer is
+// empty, not between messages that arrived together.
+func (c *netConn) Read(p []byte) (int, error) {
+	if c.yieldNext {
+		c.yieldNext = false
+		runtime.Gosched()
+	}
+	return c.Conn.Read(p)
+}
+
+// Write buffers p while corked, or sends what is buffered and p together.
+func (c *netConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		if c.cork && len(p) <= maxCorked {
+			c.buf = corkBufs.Get().(*[]byte)
+			*c.buf = append(*c.buf, p...)
+			return len(p), nil
+		}
+		return c.Conn.Write(p)
+	}
+	if c.cork && len(*c.buf)+len(p) <= maxCorked {
+		*c.buf = append(*c.buf, p...)
+		return len(p), nil
+	}
+	held := len(*c.buf)
+	bufs := net.Buffers{*c.buf, p} // writev on TCP connections
+	n, err := bufs.WriteTo(c.Conn)
+	c.release()
+	return max(0, int(n)-held), err
+}
+
+func (c *netConn) setCork(on bool) {
+	c.mu.Lock()
+	c.cork = on
+	c.mu.Unlock()
+}
+
+// buffered reports whether bytes are held back.
+func (c *netConn) buffered() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf != nil
+}
+
+// flush sends the bytes held back, within timeout (none if <= 0).
+func (c *netConn) flush(timeout time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		return nil
+	}
+	if timeout > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	_, err := c.Conn.Write(*c.buf)
+	c.release()
+	return err
+}
+
+func (c *netConn) release() {
+	b := c.buf
+	c.buf = nil
+	if cap(*b) <= maxCorked {
+		*b = (*b)[:0]
+		corkBufs.Put(b)
+	}
+}
+
+// CloseWrite sends what is held back and shuts down the writing side, if
+// the connection can.
+func (c *netConn) CloseWrite() error {
+	_ = c.flush(closeFrameTimeout)
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// hijacker hands gorilla's Upgrade a connection wrapped in a netConn, and
+// keeps it for the transport. It also finds a Hijacker behind middleware
+// that wraps the ResponseWriter with an Unwrap method.
+type hijacker struct {
+	http.ResponseWriter
+	nc *netConn
+}
+
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.nc = newNetConn(c)
+	return h.nc, brw, nil
+}
+
+// dialFunc is the type of gorilla's Dialer.NetDialContext.
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// wrapDial returns f with its connections wrapped in a netConn, which it
+// stores in *slot.
+func wrapDial(f dialFunc, slot **netConn) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := f(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		nc := newNetConn(c)
+		*slot = nc
+		return nc, nil
+	}
+}
