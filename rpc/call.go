@@ -95,11 +95,17 @@ func (p *Peer) transmit(ctx context.Context, inv Invocation) error {
 	start := len(buf.b)
 	out, err := p.codec.AppendMessage(buf.b, &m)
 	buf.b = out
-	if err == nil {
+	if err != nil {
+		err = fmt.Errorf("encoding the message: %w", err)
+	} else {
 		if inv.batch != nil {
 			err = inv.batch.enqueue(ctx, out[start:])
 		} else {
 			err = p.send(ctx, out[start:])
+		}
+		if err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrConnectionLost) {
+			// Whatever the transport said, the link failed under us.
+			err = fmt.Errorf("%w: %w", ErrConnectionLost, err)
 		}
 	}
 	if err != nil {

@@ -54,9 +54,18 @@ func (s *PeerSet) Add(id string, p *Peer) (string, error) {
 			}
 		}
 	}
-	if _, taken := s.byID[id]; taken {
-		s.mu.Unlock()
-		return "", fmt.Errorf("rpc: PeerSet.Add: id %q is taken", id)
+	var replaced *Peer
+	if old, taken := s.byID[id]; taken {
+		select {
+		case <-old.quit:
+			// The holder has ended but not left yet (leaving runs just
+			// after the end): the id is free, take it over.
+			replaced = old
+			delete(s.ids, old)
+		default:
+			s.mu.Unlock()
+			return "", fmt.Errorf("rpc: PeerSet.Add: id %q is taken", id)
+		}
 	}
 	if old, in := s.ids[p]; in {
 		s.mu.Unlock()
@@ -65,6 +74,9 @@ func (s *PeerSet) Add(id string, p *Peer) (string, error) {
 	s.byID[id] = p
 	s.ids[p] = id
 	s.mu.Unlock()
+	if replaced != nil && s.OnLeave != nil {
+		s.OnLeave(id, replaced, replaced.endErr())
+	}
 	if s.OnJoin != nil {
 		s.OnJoin(id, p)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,5 +102,50 @@ func TestPeerSetJoinLeaveAndLookup(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(events) != "[join 0 join 1 leave 0]" {
 		t.Fatalf("events %v", events)
+	}
+}
+
+func TestPeerSetReusesTheIDOfAnEndedPeer(t *testing.T) {
+	var set rpc.PeerSet
+	a, _ := pair(t, nil, nil)
+	if _, err := set.Add("x", a); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	b, _ := pair(t, nil, nil)
+	if _, err := set.Add("x", b); err != nil {
+		t.Fatalf("the id of an ended peer was not reusable: %v", err)
+	}
+	if p, _ := set.Get("x"); p != b {
+		t.Fatal("the new peer does not hold the id")
+	}
+}
+
+// failingTransport accepts nothing: every Send fails as a dead socket does.
+type failingTransport struct{ closed chan struct{} }
+
+func (f *failingTransport) Start(in rpc.Inbound) {
+	go func() { <-f.closed; in.OnClose(nil) }()
+}
+func (f *failingTransport) Send(context.Context, []byte) error {
+	return errors.New("write tcp: broken pipe")
+}
+func (f *failingTransport) Close() error {
+	select {
+	case <-f.closed:
+	default:
+		close(f.closed)
+	}
+	return nil
+}
+
+func TestSendFailureIsConnectionLost(t *testing.T) {
+	p, err := rpc.NewPeer(&failingTransport{closed: make(chan struct{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Call(context.Background(), "x", nil, nil); !errors.Is(err, rpc.ErrConnectionLost) || !strings.Contains(err.Error(), "broken pipe") {
+		t.Fatalf("got %v", err)
 	}
 }
