@@ -21,7 +21,7 @@ import (
 // fakeConn is a socket.io connection whose Emit waits until the test lets
 // it through.
 type fakeConn struct {
-	sio.Conn // not implemented: the transport uses the methods below only
+	sio.Conn // embedded so the fake satisfies sio.Conn; the transport calls only the methods below
 
 	gate    chan struct{} // one token per Emit allowed through
 	emitted chan string
