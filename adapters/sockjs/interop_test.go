@@ -24,6 +24,8 @@ type nodeResult struct {
 	BadParams any            `json:"badParams"`
 	Callback  callbackResult `json:"callback"`
 	Error     string         `json:"error"`
+	// BeforeOpen is set when the session closed before it opened.
+	BeforeOpen bool `json:"beforeOpen"`
 }
 
 // npm sockjs-client with npm json-rpc-2.0 calls the Go server and answers
@@ -45,11 +47,21 @@ func TestNodeSockJSClient(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 				defer cancel()
 				prefix := map[string]string{"json": "/rpc", "cbor": "/cbor"}[codecName]
-				out := nodetest.Run(ctx, t, dir, "client.js", e.hs.URL+prefix, transport, codecName, name, "calls")
-				lines := strings.Split(strings.TrimSpace(out), "\n")
 				var r nodeResult
-				if err := stdjson.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-					t.Fatalf("node output %q: %v", out, err)
+				for attempt := 1; ; attempt++ {
+					out := nodetest.Run(ctx, t, dir, "client.js", e.hs.URL+prefix, transport, codecName, name, "calls")
+					lines := strings.Split(strings.TrimSpace(out), "\n")
+					r = nodeResult{}
+					if err := stdjson.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+						t.Fatalf("node output %q: %v", out, err)
+					}
+					// A session that closed before it opened never reached
+					// RPC: on a loaded machine sockjs-client's transport
+					// setup can fail so. Retry that once, visibly.
+					if !r.BeforeOpen || attempt == 2 {
+						break
+					}
+					t.Logf("attempt %d: %s; retrying once", attempt, r.Error)
 				}
 				if r.Error != "" {
 					t.Fatalf("node client failed: %s", r.Error)

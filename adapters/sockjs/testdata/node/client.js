@@ -71,9 +71,15 @@ async function main() {
     sock.close();
   };
 
+  let opened = false;
+  const onopen = sock.onopen;
+  sock.onopen = (...args) => { opened = true; return onopen(...args); };
   sock.onclose = (e) => {
     if (mode !== 'calls') {
       console.log(JSON.stringify({ name, closed: e.code, reason: e.reason }));
+    } else if (!opened) {
+      // Say so rather than exit quietly: the Go test tells this apart.
+      console.log(JSON.stringify({ name, error: `closed before open: ${e.code} ${e.reason}`, beforeOpen: true }));
     }
     process.exit(0);
   };
