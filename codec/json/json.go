@@ -122,11 +122,11 @@ func (s *scanner) message() codec.Message {
 	}
 	s.pos++
 	var (
-		m                                                  codec.Message
-		seen                                               uint8
-		version, hasMethod, hasParams, hasResult, hasError bool
-		hasID                                              bool
-		reason                                             string
+		m                                       codec.Message
+		seen                                    uint8
+		version, hasMethod, hasResult, hasError bool
+		hasID                                   bool
+		reason                                  string
 	)
 	const (
 		seenVersion = 1 << iota
@@ -172,7 +172,6 @@ func (s *scanner) message() codec.Message {
 			}
 		case `"params"`:
 			mark(seenParams)
-			hasParams = true
 			if kind != '[' && kind != '{' {
 				if reason == "" {
 					reason = "params must be an array or an object"
@@ -232,7 +231,7 @@ func (s *scanner) message() codec.Message {
 	case hasMethod && (hasResult || hasError):
 		reason = "a request cannot carry result or error"
 	case hasMethod:
-		_ = hasParams
+		// A valid request or notification.
 	case !hasID:
 		reason = "a response must have an id"
 	case hasResult == hasError:

@@ -19,7 +19,14 @@ import (
 	"time"
 )
 
-var installs sync.Map // dir -> *sync.Once
+// install is the outcome of `npm ci` in one folder, shared by every test
+// that needs it.
+type install struct {
+	once sync.Once
+	err  error
+}
+
+var installs sync.Map // dir -> *install
 
 // Setup makes sure node is present and dir's npm packages are installed,
 // and returns dir as an absolute path. It skips t when node or npm is
@@ -38,9 +45,9 @@ func Setup(t testing.TB, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	once, _ := installs.LoadOrStore(abs, new(sync.Once))
-	var installErr error
-	once.(*sync.Once).Do(func() {
+	v, _ := installs.LoadOrStore(abs, new(install))
+	in := v.(*install)
+	in.once.Do(func() {
 		if _, err := os.Stat(filepath.Join(abs, "node_modules")); err == nil {
 			return
 		}
@@ -49,11 +56,11 @@ func Setup(t testing.TB, dir string) string {
 		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
 		cmd.Dir = abs
 		if out, err := cmd.CombinedOutput(); err != nil {
-			installErr = &installError{out: out, err: err}
+			in.err = &installError{out: out, err: err}
 		}
 	})
-	if installErr != nil {
-		t.Fatalf("npm ci in %s: %v", abs, installErr)
+	if in.err != nil {
+		t.Fatalf("npm ci in %s: %v", abs, in.err)
 	}
 	return abs
 }
