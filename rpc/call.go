@@ -79,6 +79,9 @@ func (p *Peer) transmit(ctx context.Context, inv Invocation) error {
 		call *pendingCall
 	)
 	if !inv.Notify {
+		if err := p.checkInlineCall(ctx); err != nil {
+			return fmt.Errorf("rpc: %s: %w", inv.Method, err)
+		}
 		id = p.nextID.Add(1)
 		m.ID = codec.Int(id)
 		call = pendingCalls.Get().(*pendingCall)

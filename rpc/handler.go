@@ -14,7 +14,8 @@ import (
 
 // Handler serves the calls and notifications a peer receives.
 //
-// Handle runs in its own goroutine for a call, and on the peer's
+// Handle runs in its own goroutine for a call (or, for a handler marked
+// [Inline], on the goroutine that reads the connection), and on the peer's
 // notification goroutine for a notification (so notifications are handled
 // one at a time, in arrival order). For a call, the result is encoded and
 // sent back, or the error is: an [*Error] as it is, a context error as

@@ -86,6 +86,8 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 		if !strings.HasPrefix(m.Method, "$/") { // unknown protocol notifications are ignored
 			p.notes.push(&Request{Method: m.Method, params: m.Params, peer: p})
 		}
+	case p.inline != nil && p.inline(m.Method):
+		p.serveInline(m, b)
 	default:
 		// Wait for a handler slot: this is where reading pauses.
 		select {

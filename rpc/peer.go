@@ -20,9 +20,10 @@ import (
 type Peer struct {
 	t              Transport
 	codec          codec.Codec
-	appender       codec.ValueAppender // nil if the codec has none
-	handler        Handler             // interceptors applied
-	invoke         Invoker             // interceptors applied
+	appender       codec.ValueAppender      // nil if the codec has none
+	handler        Handler                  // interceptors applied
+	inline         func(method string) bool // nil: no method runs inline
+	invoke         Invoker                  // interceptors applied
 	log            *slog.Logger
 	maxMessageSize int
 	defaultTimeout time.Duration
@@ -31,6 +32,9 @@ type Peer struct {
 	// and is cancelled when the peer ends.
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	inlineCtx  context.Context // ctx, marked for inline handlers
+	inlineUsed atomic.Bool     // an inline handler has run
 
 	nextID    atomic.Int64
 	handlers  chan struct{} // one token per running call handler
@@ -79,10 +83,12 @@ func NewPeer(t Transport, opts ...Option) (*Peer, error) {
 	if h == nil {
 		h = NewRouter()
 	}
+	p.inline = inlineRule(h)
 	p.handler, p.invoke = chain(cfg.interceptors, h, p.transmit)
 	p.notes.init(p, cfg.maxConcurrency)
 	base, cancel := context.WithCancel(context.Background())
 	p.ctx, p.cancel = context.WithValue(base, peerKey{}, p), cancel
+	p.inlineCtx = inlineContext{p.ctx, p}
 	t.Start(inbound{p})
 	return p, nil
 }

@@ -25,10 +25,13 @@ var benchPayload = strings.Repeat("p", 64)
 // next to a raw gorilla echo of a message of the same size as the call's
 // request. Each Parley line also reports x-raw: its time per call divided
 // by the raw echo's, measured in alternating chunks within the same run.
+// "echo.inline" is the same handler marked [rpc.Inline].
 func BenchmarkRoundTrip(b *testing.B) {
 	raw := startRawEcho(b)
 	r := rpc.NewRouter()
-	mustRegister(b, r, "echo", rpc.Func(func(_ context.Context, p []string) ([]string, error) { return p, nil }))
+	echo := rpc.Func(func(_ context.Context, p []string) ([]string, error) { return p, nil })
+	mustRegister(b, r, "echo", echo)
+	mustRegister(b, r, "echo.inline", rpc.Inline(echo))
 	ts := startServer(b, &websocket.ServerOptions{Handler: r})
 
 	for _, inflight := range []int{1, 64} {
@@ -40,21 +43,23 @@ func BenchmarkRoundTrip(b *testing.B) {
 				b.ResetTimer()
 				raw.run(b, b.N, size, inflight)
 			})
-			b.Run(name+c.Name(), func(b *testing.B) {
-				p := dial(b, ts.url, &websocket.DialOptions{Codec: c})
-				params := []string{benchPayload}
-				ctx := context.Background()
-				call := func() {
-					var out []string
-					if err := p.Call(ctx, "echo", params, &out); err != nil || len(out) != 1 {
-						b.Errorf("echo: %v", err)
+			for _, method := range []string{"echo", "echo.inline"} {
+				b.Run(name+c.Name()+"-"+method, func(b *testing.B) {
+					p := dial(b, ts.url, &websocket.DialOptions{Codec: c})
+					params := []string{benchPayload}
+					ctx := context.Background()
+					call := func() {
+						var out []string
+						if err := p.Call(ctx, method, params, &out); err != nil || len(out) != 1 {
+							b.Errorf("%s: %v", method, err)
+						}
 					}
-				}
-				b.ReportAllocs()
-				compare(b, 512*inflight/min(inflight, 8),
-					func(n int) { parallel(inflight, n, call) },
-					func(n int) { raw.run(b, n, size, inflight) })
-			})
+					b.ReportAllocs()
+					compare(b, 512*inflight/min(inflight, 8),
+						func(n int) { parallel(inflight, n, call) },
+						func(n int) { raw.run(b, n, size, inflight) })
+				})
+			}
 		}
 	}
 }
