@@ -66,7 +66,8 @@ func (p *Peer) transmit(ctx context.Context, inv Invocation) error {
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	m := codec.Message{Method: inv.Method}
+	m := &buf.m
+	m.Method = inv.Method
 	if inv.Params != nil {
 		var err error
 		if buf.b, err = p.appendValue(buf.b[:0], inv.Params); err != nil {
@@ -96,7 +97,7 @@ func (p *Peer) transmit(ctx context.Context, inv Invocation) error {
 		p.mu.Unlock()
 	}
 	start := len(buf.b)
-	out, err := p.codec.AppendMessage(buf.b, &m)
+	out, err := p.codec.AppendMessage(buf.b, m)
 	buf.b = out
 	if err != nil {
 		err = fmt.Errorf("encoding the message: %w", err)

@@ -165,8 +165,7 @@ func (p *Peer) cancelServing(m *codec.Message) {
 func (p *Peer) answer(b *inBatch, id codec.ID, result any, err error) {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	msg, encErr := p.encodeResponse(buf.b[:0], id, result, err)
-	buf.b = msg
+	msg, encErr := p.encodeResponse(buf, id, result, err)
 	if encErr != nil {
 		p.log.Error("rpc: encoding a response", "id", id.String(), "err", encErr)
 		return
@@ -181,11 +180,13 @@ func (p *Peer) answer(b *inBatch, id codec.ID, result any, err error) {
 // reply sends an error response outside any batch.
 func (p *Peer) reply(id codec.ID, err *Error) { p.answer(nil, id, nil, err) }
 
-// encodeResponse appends the response to dst. The result, if any, is
-// encoded first into dst itself, and the envelope after it, so one buffer
+// encodeResponse encodes the response into buf. The result, if any, is
+// encoded first into buf itself, and the envelope after it, so one buffer
 // serves both; the returned slice is the envelope alone.
-func (p *Peer) encodeResponse(dst []byte, id codec.ID, result any, err error) ([]byte, error) {
-	m := codec.Message{ID: id}
+func (p *Peer) encodeResponse(buf *buffer, id codec.ID, result any, err error) ([]byte, error) {
+	dst := buf.b[:0]
+	m := &buf.m
+	*m = codec.Message{ID: id}
 	if err == nil {
 		var encErr error
 		dst, encErr = p.appendValue(dst, result)
@@ -200,7 +201,8 @@ func (p *Peer) encodeResponse(dst []byte, id codec.ID, result any, err error) ([
 		m.Error = wireError(p.codec, err)
 	}
 	start := len(dst)
-	out, encErr := p.codec.AppendMessage(dst, &m)
+	out, encErr := p.codec.AppendMessage(dst, m)
+	buf.b = out
 	return out[start:], encErr
 }
 

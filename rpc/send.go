@@ -3,10 +3,17 @@ package rpc
 import (
 	"context"
 	"sync"
+
+	"github.com/parleyrpc/parley/codec"
 )
 
-// buffer is a pooled byte slice for encoding one outbound message.
-type buffer struct{ b []byte }
+// buffer is pooled scratch for encoding one outbound message: the bytes,
+// and the Message handed to the codec (which, passed by pointer to an
+// interface method, would otherwise be allocated per message).
+type buffer struct {
+	b []byte
+	m codec.Message
+}
 
 var buffers = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 512)} }}
 
@@ -17,6 +24,7 @@ func putBuffer(b *buffer) {
 		return // let one huge message's buffer go
 	}
 	b.b = b.b[:0]
+	b.m = codec.Message{} // hold no references while pooled
 	buffers.Put(b)
 }
 
