@@ -204,8 +204,7 @@ func TestServerClose(t *testing.T) {
 // OnConnect runs before the first message is read, and may notify the
 // client from there.
 func TestOnConnectBeforeMessages(t *testing.T) {
-	var e *env
-	e = newEnv(t, func(c *sockjs.Config) {
+	e := newEnv(t, func(c *sockjs.Config) {
 		c.OnConnect = func(p *rpc.Peer, s sockjsgo.Session) error {
 			time.Sleep(50 * time.Millisecond) // a message sent meanwhile must wait
 			return p.Notify(context.Background(), "welcome", nil)
