@@ -26,6 +26,10 @@ import (
 // most one runs at a time per peer. Interceptors wrap them as they wrap
 // every handler, and run on the reading goroutine with them.
 //
+// Close, called while an inline handler runs (by the handler, say),
+// returns without waiting for the transport to report its end, which
+// can only come after the handler returns.
+//
 // Inline takes effect when h is given to [Router.Register] or to
 // [WithHandler] directly.
 func Inline(h Handler) Handler {
@@ -85,7 +89,9 @@ func (p *Peer) serveInline(m *codec.Message, b *inBatch) {
 	p.inlineUsed.Store(true)
 	req := &Request{Method: m.Method, ID: m.ID, params: m.Params, peer: p}
 	b.add()
+	p.inlineRunning.Store(true)
 	result, err := p.handle(p.inlineCtx, req)
+	p.inlineRunning.Store(false)
 	p.answer(b, m.ID, result, err)
 }
 

@@ -152,3 +152,28 @@ func TestInlineWholeHandlerAndInterceptors(t *testing.T) {
 		t.Fatal("Inline(nil) should stay nil so that Register refuses it")
 	}
 }
+
+// Close from an inline handler cannot wait for the transport to report its
+// end: that report comes after the handler returns.
+func TestInlineHandlerMayCloseItsOwnPeer(t *testing.T) {
+	closed := make(chan struct{})
+	server := router(t, "bye", rpc.Inline(rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
+		rpc.PeerFromContext(ctx).Close()
+		close(closed)
+		return nil, nil
+	})))
+	s, c := pair(t, []rpc.Option{rpc.WithHandler(server)}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Call(ctx, "bye", nil, nil); !errors.Is(err, rpc.ErrConnectionLost) {
+		t.Fatalf("call that closed the server: %v, want ErrConnectionLost", err)
+	}
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		t.Fatal("Close from an inline handler did not return")
+	}
+	if err := s.Wait(); !errors.Is(err, rpc.ErrClosed) {
+		t.Fatalf("server ended with %v", err)
+	}
+}

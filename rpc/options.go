@@ -112,7 +112,9 @@ func WithMaxMessageSize(n int) Option {
 //
 // A handler that waits on a call to the other end holds its slot while it
 // waits; if every slot is held that way, the answers cannot be read until
-// the calls' contexts end. Size the limit for such call-backs.
+// the calls' contexts end. Size the limit for such call-backs. (Should the
+// link fail meanwhile, the first send that fails on it ends the peer and
+// frees them all.)
 func WithMaxConcurrency(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -33,8 +34,9 @@ type Peer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	inlineCtx  context.Context // ctx, marked for inline handlers
-	inlineUsed atomic.Bool     // an inline handler has run
+	inlineCtx     context.Context // ctx, marked for inline handlers
+	inlineUsed    atomic.Bool     // an inline handler has run
+	inlineRunning atomic.Bool     // an inline handler is running
 
 	nextID    atomic.Int64
 	handlers  chan struct{} // one token per running call handler
@@ -99,13 +101,27 @@ func (p *Peer) Codec() codec.Codec { return p.codec }
 // Close ends the peer: it closes the transport, cancels the contexts of
 // running handlers, and ends every call waiting for an answer with
 // [ErrClosed]. It returns once the transport has stopped delivering; it
-// does not wait for handlers, which may themselves call Close. Close is
+// does not wait for handlers, which may themselves call Close (an [Inline]
+// handler's Close does not wait for the transport either). Close is
 // idempotent; it returns nil.
 func (p *Peer) Close() error {
 	p.end(ErrClosed)
 	_ = p.t.Close()
+	if p.inlineRunning.Load() {
+		// Perhaps called by that handler, on the goroutine that must
+		// return before the transport can report its end.
+		return nil
+	}
 	<-p.done
 	return nil
+}
+
+// fail ends the peer because its link failed under a send, and closes the
+// transport. Reading may be stuck (waiting for a handler slot, say) and
+// unable to learn of the failure itself; this frees it.
+func (p *Peer) fail(err error) {
+	p.end(fmt.Errorf("%w: %w", ErrConnectionLost, err))
+	_ = p.t.Close()
 }
 
 // Done returns a channel closed when the peer has ended.

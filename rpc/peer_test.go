@@ -544,3 +544,61 @@ func TestStringAndNumberIDsEchoed(t *testing.T) {
 		}
 	}
 }
+
+// A transport whose sends fail has lost its link, even though reading is
+// stuck (here: every handler slot is held by a handler waiting on a call
+// back to the other end, and the read loop waits for a slot). The peer
+// must end at once, freeing everything, rather than wait for ever.
+func TestFailedSendEndsThePeer(t *testing.T) {
+	a, b := rpc.Pipe()
+	sick := &failingSends{Transport: a}
+	held := make(chan struct{}, 2)
+	server := router(t, "callback", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
+		held <- struct{}{}
+		<-ctx.Done() // waits for the peer's end
+		return nil, ctx.Err()
+	}))
+	s, err := rpc.NewPeer(sick, rpc.WithHandler(server), rpc.WithMaxConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rpc.NewPeer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Two calls: the first takes the only slot, the second blocks the
+	// server's reading.
+	for range 2 {
+		go c.Call(ctx, "callback", nil, nil) //nolint:errcheck // the outcome is checked on the server
+	}
+	<-held
+	sick.fail.Store(true)
+	if err := s.Notify(ctx, "anything", nil); !errors.Is(err, rpc.ErrConnectionLost) {
+		t.Fatalf("notify over a failing link: %v", err)
+	}
+	select {
+	case <-s.Done():
+	case <-ctx.Done():
+		t.Fatal("the peer did not end after its link failed")
+	}
+	if err := s.Err(); !errors.Is(err, rpc.ErrConnectionLost) || !strings.Contains(err.Error(), "link broke") {
+		t.Fatalf("peer ended with %v", err)
+	}
+}
+
+// failingSends is a transport whose sends fail once fail is set.
+type failingSends struct {
+	rpc.Transport
+	fail atomic.Bool
+}
+
+func (f *failingSends) Send(ctx context.Context, msg []byte) error {
+	if f.fail.Load() {
+		return errors.New("link broke")
+	}
+	return f.Transport.Send(ctx, msg)
+}

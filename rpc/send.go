@@ -63,6 +63,11 @@ func (p *Peer) send(ctx context.Context, msg []byte) error {
 	}
 	err := p.t.Send(ctx, msg)
 	<-p.sendSlots
+	if err != nil && ctx.Err() == nil {
+		// Not our giving up: the link is gone. Say so now, to everyone
+		// waiting on it, rather than when reading happens to notice.
+		p.fail(err)
+	}
 	return err
 }
 

@@ -18,7 +18,9 @@ type Transport interface {
 	// Send transmits one message. It is safe for concurrent use; the
 	// transport serialises writes. Send must not keep msg after it returns.
 	// It returns once the message is written or handed to the transport's
-	// own bounded buffer, or with ctx's error if ctx ends first.
+	// own bounded buffer, or with ctx's error if ctx ends first. Any other
+	// error means the link is unusable: the peer then ends at once, with
+	// [ErrConnectionLost], and closes the transport.
 	Send(ctx context.Context, msg []byte) error
 
 	// Close ends the link. It is idempotent, does not wait for the other
