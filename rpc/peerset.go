@@ -21,6 +21,13 @@ var ErrUnknownPeer = errors.New("rpc: no peer with that id")
 // and tells it when peers join and leave. A peer leaves the set by itself
 // when it ends. The zero value is ready to use; set the hooks before the
 // first Add.
+//
+// The hooks run on the goroutine that causes them, without the set's lock:
+// OnJoin on Add's caller; OnLeave on whichever goroutine ends the peer, or
+// on Add's caller when Add takes over the id of a peer that has ended but
+// not left yet. So do not hold, around Add, a lock that a hook takes. A
+// peer's leaving is noticed asynchronously: OnLeave may run after the
+// server that made the peer has been closed.
 type PeerSet struct {
 	// OnJoin, if not nil, is called after a peer is added.
 	OnJoin func(id string, p *Peer)
