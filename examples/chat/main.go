@@ -1,6 +1,8 @@
 // Command chat is Parley's demo: a chat room whose web page calls the
 // server ("join", "say") and answers the server's calls ("clientInfo": the
-// browser's local time and user agent), over one WebSocket.
+// browser's local time and user agent), over one WebSocket. The page is
+// plain JavaScript with no library and no build step, embedded in the
+// binary, so the demo needs nothing beyond Go:
 //
 //	go run ./examples/chat
 //
@@ -9,124 +11,61 @@ package main
 
 import (
 	"context"
-	_ "embed"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"net"
 	"net/http"
-	"sync"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
-
-	"github.com/parleyrpc/parley/adapters/websocket"
-	"github.com/parleyrpc/parley/rpc"
 )
-
-//go:embed index.html
-var page []byte
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	flag.Parse()
-	room, err := newRoom(log.Printf)
-	if err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
-	defer room.Close()
-	fmt.Printf("Parley chat demo on http://%s (Ctrl-C to stop)\n", *addr)
-	log.Fatal(http.ListenAndServe(*addr, room))
 }
 
-// Info is what a client tells the server about itself when asked.
-type Info struct {
-	Name  string `json:"name"`
-	Time  string `json:"time"`
-	Agent string `json:"agent"`
-}
-
-// Said is a chat line, sent to every client as a "said" notification.
-type Said struct {
-	From string `json:"from"`
-	Text string `json:"text"`
-}
-
-// room is the chat server: the page at /, the RPC endpoint at /rpc.
-type room struct {
-	http.Handler
-	ws    *websocket.Server
-	peers rpc.PeerSet
-	logf  func(string, ...any)
-
-	mu      sync.Mutex
-	names   map[*rpc.Peer]string
-	history []Said
-}
-
-func newRoom(logf func(string, ...any)) (*room, error) {
-	r := &room{logf: logf, names: map[*rpc.Peer]string{}}
-	routes := rpc.NewRouter()
-	if err := routes.Register("join", rpc.Func(r.join)); err != nil {
-		return nil, err
-	}
-	if err := routes.Register("say", rpc.Func(r.say)); err != nil {
-		return nil, err
-	}
-	ws, err := websocket.NewServer(&websocket.ServerOptions{Handler: routes, Peers: &r.peers})
+// run serves the chat room on addr until ctx ends, printing what happens
+// to out.
+func run(ctx context.Context, addr string, out io.Writer) error {
+	room, err := newRoom(func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) })
 	if err != nil {
-		return nil, err
+		return err
 	}
-	r.ws = ws
-	mux := http.NewServeMux()
-	mux.Handle("/rpc", ws)
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write(page)
-	})
-	r.Handler = mux
-	return r, nil
-}
-
-func (r *room) Close() error { return r.ws.Close() }
-
-// join records the caller's name, asks the caller about itself (a
-// server-to-client call made while the client's own call is open), and
-// returns the history.
-func (r *room) join(ctx context.Context, p struct{ Name string }) ([]Said, error) {
-	caller := rpc.PeerFromContext(ctx)
-	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	info, err := rpc.Call[Info](ictx, caller, "clientInfo", nil)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("asking the client about itself: %w", err)
+		room.Close()
+		return err
 	}
-	r.logf("%s joined (their clock says %s; %s)", p.Name, info.Time, info.Agent)
-	r.mu.Lock()
-	r.names[caller] = p.Name
-	history := append([]Said(nil), r.history...)
-	r.mu.Unlock()
-	r.broadcast(Said{From: "server", Text: fmt.Sprintf("%s joined; their clock says %s", p.Name, info.Time)})
-	return history, nil
-}
+	hs := &http.Server{Handler: room, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	fmt.Fprintf(out, "Parley chat demo on http://%s (Ctrl-C to stop)\n", ln.Addr())
 
-// say broadcasts a line to everyone.
-func (r *room) say(ctx context.Context, p struct{ Text string }) (bool, error) {
-	r.mu.Lock()
-	name, ok := r.names[rpc.PeerFromContext(ctx)]
-	r.mu.Unlock()
-	if !ok {
-		return false, &rpc.Error{Code: -32010, Message: "join first"}
+	select {
+	case err = <-served: // the listener failed
+	case <-ctx.Done():
 	}
-	r.broadcast(Said{From: name, Text: p.Text})
-	return true, nil
-}
-
-func (r *room) broadcast(s Said) {
-	r.mu.Lock()
-	r.history = append(r.history, s)
-	if len(r.history) > 100 {
-		r.history = r.history[1:]
-	}
-	r.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// The WebSockets first: once upgraded they are no longer the HTTP
+	// server's to close.
+	room.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	r.peers.NotifyAll(ctx, "said", s, time.Second)
+	if serr := hs.Shutdown(sctx); err == nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = serr
+	}
+	if err == nil || errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(out, "chat: stopped")
+		return nil
+	}
+	return err
 }

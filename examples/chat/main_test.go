@@ -2,40 +2,45 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleyrpc/parley/adapters/websocket"
+	"github.com/parleyrpc/parley/examples/internal/extest"
 	"github.com/parleyrpc/parley/internal/leakcheck"
 	"github.com/parleyrpc/parley/rpc"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-// TestChat drives the demo with a Go client playing the browser's part: it
-// joins (and answers the server's clientInfo call), says a line, and gets
-// the "said" notification back.
-func TestChat(t *testing.T) {
-	var logged []string
-	r, err := newRoom(func(f string, a ...any) { logged = append(logged, f) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(r)
-	defer srv.Close()
-	defer r.Close()
+// startChat runs the program as main does, on a free port.
+func startChat(t *testing.T) *extest.Program {
+	return extest.Start(t, func(ctx context.Context, out io.Writer) error {
+		return run(ctx, "127.0.0.1:0", out)
+	})
+}
 
-	resp, err := http.Get(srv.URL + "/")
+// TestChat drives the demo with Go clients playing the browser's part:
+// ada joins (and answers the server's clientInfo call), says a line and
+// gets the "said" notification back; a second client cannot take her
+// name, joins under another, gets the history, and ada hears it come and
+// go. The server prints the joins.
+func TestChat(t *testing.T) {
+	prog := startChat(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	resp, err := http.Get(prog.URL + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), "Parley chat") || !strings.Contains(string(body), `"clientInfo"`) && !strings.Contains(string(body), "clientInfo:") {
+	if !strings.Contains(string(body), "<title>Parley chat</title>") || !strings.Contains(string(body), "clientInfo:") {
 		t.Fatalf("page: %.200s", body)
 	}
 
@@ -45,9 +50,7 @@ func TestChat(t *testing.T) {
 		return Info{Time: "12:00", Agent: "go test"}, nil
 	}))
 	routes.Register("said", rpc.Func(func(_ context.Context, s Said) (any, error) { said <- s; return nil, nil }))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	client, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/rpc", &websocket.DialOptions{Handler: routes})
+	client, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(prog.URL, "http")+"/rpc", &websocket.DialOptions{Handler: routes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,16 +59,81 @@ func TestChat(t *testing.T) {
 	if err := client.Call(ctx, "say", map[string]string{"text": "too early"}, nil); err == nil {
 		t.Fatal("say before join should fail")
 	}
-	if _, err := rpc.Call[[]Said](ctx, client, "join", map[string]string{"name": "ada"}); err != nil {
+	history, err := rpc.Call[[]Said](ctx, client, "join", map[string]string{"name": "ada"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := <-said; got.From != "server" || !strings.Contains(got.Text, "ada joined; their clock says 12:00") {
-		t.Fatalf("join notice: %+v", got)
+	// The first to join gets only her own arrival.
+	if len(history) != 1 || history[0] != (Said{From: "server", Text: "ada joined; their clock says 12:00"}) {
+		t.Fatalf("history: %#v", history)
+	}
+	if _, err := prog.Out.Wait(ctx, "ada joined (their clock says 12:00; go test)"); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := rpc.Call[bool](ctx, client, "say", map[string]string{"text": "hello"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := <-said; got != (Said{From: "ada", Text: "hello"}) {
 		t.Fatalf("said: %+v", got)
+	}
+	if _, err := rpc.Call[[]Said](ctx, client, "join", map[string]string{"name": "ada again"}); !isCode(err, CodeNameTaken) {
+		t.Fatalf("joining twice: %v", err)
+	}
+
+	// A second client: a name in use is refused; with another, it gets the
+	// history and ada hears of it.
+	other, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(prog.URL, "http")+"/rpc", &websocket.DialOptions{Handler: routes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := rpc.Call[[]Said](ctx, other, "join", map[string]string{"name": "ada"}); !isCode(err, CodeNameTaken) {
+		t.Fatalf("a name in use: %v", err)
+	}
+	if _, err := rpc.Call[[]Said](ctx, other, "join", map[string]string{"name": ""}); !errors.Is(err, rpc.ErrInvalidParams) {
+		t.Fatalf("join with no name: %v", err)
+	}
+	history, err = rpc.Call[[]Said](ctx, other, "join", map[string]string{"name": "bo"})
+	if err != nil || len(history) != 3 || history[1] != (Said{From: "ada", Text: "hello"}) || history[2].Text != "bo joined; their clock says 12:00" {
+		t.Fatalf("bo's history: %#v %v", history, err)
+	}
+	if got := <-said; got.Text != "bo joined; their clock says 12:00" {
+		t.Fatalf("ada heard: %+v", got)
+	}
+	other.Close()
+	if got := <-said; got != (Said{From: "server", Text: "bo left"}) {
+		t.Fatalf("ada heard: %+v", got)
+	}
+	if _, err := prog.Out.Wait(ctx, "bo left"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func isCode(err error, code rpc.Code) bool {
+	var e *rpc.Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// TestChatStops checks that the program ends when its context does, with
+// a client still connected, and says so.
+func TestChatStops(t *testing.T) {
+	prog := startChat(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(prog.URL, "http")+"/rpc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := prog.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prog.Out.Wait(ctx, "chat: stopped"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-client.Done():
+	case <-ctx.Done():
+		t.Fatal("the client's connection outlived the server")
 	}
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyrpc/parley/examples/internal/extest"
+	"github.com/parleyrpc/parley/internal/leakcheck"
+	"github.com/parleyrpc/parley/internal/nodetest"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// startSocketIO runs the program as main does, on a free port.
+func startSocketIO(t *testing.T, modules string) *extest.Program {
+	return extest.Start(t, func(ctx context.Context, out io.Writer) error {
+		return run(ctx, "127.0.0.1:0", modules, out)
+	})
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRoutes checks the page and the script route when node_modules
+// lacks socket.io-client.
+func TestRoutes(t *testing.T) {
+	prog := startSocketIO(t, t.TempDir())
+	if code, body := get(t, prog.URL+"/"); code != 200 || !strings.Contains(body, `<script src="/vendor/socket.io.js">`) {
+		t.Errorf("page: %d %.100s", code, body)
+	}
+	if code, body := get(t, prog.URL+"/vendor/socket.io.js"); code != 404 || !strings.Contains(body, "npm ci") {
+		t.Errorf("script without npm: %d %q", code, body)
+	}
+	if _, err := prog.Out.Wait(context.Background(), "note: socket.io-client not found"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSocketIOClients runs two npm socket.io-client 2 clients (with
+// json-rpc-2.0, no Parley code) under node against the program, one after
+// the other: each uses the server's own events (echo, chat) and calls over
+// Parley both ways; the server prints both kinds of traffic.
+func TestSocketIOClients(t *testing.T) {
+	dir := nodetest.Setup(t, ".")
+	prog := startSocketIO(t, "")
+	if code, body := get(t, prog.URL+"/vendor/socket.io.js"); code != 200 || !strings.Contains(body, "io") {
+		t.Fatalf("socket.io-client from node_modules: %d %.80q", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	for _, name := range []string{"node-1", "node-2"} {
+		out := nodetest.Run(ctx, t, dir, "testdata/client.js", prog.URL, name)
+		var got struct {
+			Echo    string
+			Sum     int
+			Hello   string
+			Unknown int
+			ChatAck string
+			Chat    []string
+			Asked   bool
+			Error   string
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("client output: %v\n%s", err, out)
+		}
+		if got.Error != "" || got.Echo != "echo: x" || got.Sum != 9 ||
+			!strings.HasPrefix(got.Hello, "Hello, "+name+"! The server's clock says ") ||
+			got.Unknown != -32601 || got.ChatAck != "sent" || !slices.Contains(got.Chat, name+": hi from node") || !got.Asked {
+			t.Fatalf("%s saw: %+v", name, got)
+		}
+		for _, want := range []string{
+			"socket.io: " + name + " connected",
+			"chat " + name + ": hi from node",
+			`rpc: asked ` + name + ` who it is: "` + name + `" (node v`,
+			"socket.io: " + name + " left",
+		} {
+			if _, err := prog.Out.Wait(ctx, want); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
