@@ -1,0 +1,117 @@
+package main
+
+import (
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleyrpc/parley/internal/bench"
+	"github.com/parleyrpc/parley/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+const benchOutput = `goos: linux
+goarch: amd64
+pkg: github.com/parleyrpc/parley/internal/bench
+BenchmarkCall/raw/c2s/inflight=1-2         	   39937	     39084 ns/op	     25586 calls/s	     21934 cpu-ns/call	    1088 B/op	       5 allocs/op
+BenchmarkCall/parley-json/c2s/inflight=64-2 	  152666	      7110 ns/op	    140652 calls/s	      7124 cpu-ns/call	    1089 B/op	      20 allocs/op
+BenchmarkOther-2 	 1	 5 ns/op
+PASS
+`
+
+// TestParseBench reads names without the GOMAXPROCS suffix and every
+// value-unit pair.
+func TestParseBench(t *testing.T) {
+	got := parseBench([]byte(benchOutput))
+	if len(got) != 2 {
+		t.Fatalf("parsed %d lines, want 2: %v", len(got), got)
+	}
+	s := got["parley-json/c2s/inflight=64"]
+	want := sample{"ns/op": 7110, "calls/s": 140652, "cpu-ns/call": 7124, "B/op": 1089, "allocs/op": 20}
+	for unit, v := range want {
+		if s[unit] != v {
+			t.Errorf("%s = %v, want %v", unit, s[unit], v)
+		}
+	}
+}
+
+// TestRatioIsPerPass divides each pass by the raw echo of the same pass,
+// then takes the median: a pass where everything ran twice as slow does
+// not move the ratio, and a pass missing either side is left out.
+func TestRatioIsPerPass(t *testing.T) {
+	raw := key{"raw", "c2s", 1}
+	lib := key{"parley-json", "c2s", 1}
+	res := &results{keys: []key{raw, lib}, samples: map[key][]sample{
+		raw: {{"ns/op": 100}, {"ns/op": 200}, {"ns/op": 100}, nil},
+		lib: {{"ns/op": 120}, {"ns/op": 240}, {"ns/op": 150}, {"ns/op": 1}},
+	}}
+	r := res.ratio(lib, "ns/op")
+	if r.N != 3 || math.Abs(r.Med-1.2) > 1e-9 || math.Abs(r.Min-1.2) > 1e-9 || math.Abs(r.Max-1.5) > 1e-9 {
+		t.Errorf("ratio = %+v, want median 1.2, min 1.2, max 1.5 over 3 passes", r)
+	}
+	f := res.figure(lib, "ns/op")
+	if f.N != 4 || f.Med != 135 || f.Min != 1 || f.Max != 240 {
+		t.Errorf("figure = %+v, want median 135 over 4 passes", f)
+	}
+}
+
+// TestReport writes the markdown and the chart for made-up results, with
+// every section, and checks the chart is a PNG of the expected size.
+func TestReport(t *testing.T) {
+	keys := scenarios(nil)
+	res := &results{keys: keys, samples: map[key][]sample{}}
+	for i, k := range keys {
+		res.samples[k] = []sample{
+			{"ns/op": float64(1000 + 100*i), "calls/s": 1, "cpu-ns/call": 900, "B/op": 1000, "allocs/op": 18},
+			{"ns/op": float64(1100 + 100*i), "calls/s": 1, "cpu-ns/call": 900, "B/op": 1000, "allocs/op": 18},
+		}
+	}
+	r := &report{
+		started: time.Now(), finished: time.Now(), machine: describeMachine(), passes: 2, benchtime: "1s", results: res,
+		idle: []bench.IdleResult{
+			{Lib: "raw", Conns: 10, ServerBytesPerConn: 1000, ServerGoroutinesPerConn: 1, ClientBytesPerConn: 1000, ClientGoroutinesPerConn: 1},
+			{Lib: "parley", Conns: 10, ServerBytesPerConn: 1100, ServerGoroutinesPerConn: 1, ClientBytesPerConn: 1300, ClientGoroutinesPerConn: 1},
+		},
+		fanout: &bench.FanoutResult{Clients: 10, Rounds: []time.Duration{time.Millisecond}},
+	}
+	// Saved and loaded again, the report reads the same.
+	saved := filepath.Join(t.TempDir(), "results", "latest.json")
+	if err := r.save(saved); err != nil {
+		t.Fatal(err)
+	}
+	again, err := load(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := again.markdown("ratio.png"), r.markdown("ratio.png"); a != b {
+		t.Errorf("loaded report differs:\n%s\n---\n%s", a, b)
+	}
+
+	md := r.markdown("ratio.png")
+	for _, want := range []string{"## Calls", "| parley-json c2s | 64 |", "## Idle connections", "| Parley ÷ raw | 1.10 |", "## Fan-out", "## Targets", "| yes |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "ratio.png")
+	if err := writeChart(path, r); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Width != chartW || cfg.Height != chartH {
+		t.Errorf("chart is %dx%d, want %dx%d", cfg.Width, cfg.Height, chartW, chartH)
+	}
+}
