@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/parleyrpc/parley/codec"
 )
@@ -66,7 +67,7 @@ func (r *Request) DecodeParams(v any) error {
 		return nil
 	}
 	if err := r.peer.codec.Unmarshal(r.params, v); err != nil {
-		return &Error{Code: CodeInvalidParams, Message: fmt.Sprintf("invalid params for %s: %v", r.Method, err)}
+		return &Error{Code: CodeInvalidParams, Message: fmt.Sprintf("invalid params for %s: %v", clip(r.Method, maxEchoedName), err)}
 	}
 	return nil
 }
@@ -162,7 +163,23 @@ func (r *Router) Handle(ctx context.Context, req *Request) (any, error) {
 			return h.Handle(ctx, req)
 		}
 	}
-	return nil, &Error{Code: CodeMethodNotFound, Message: "method not found: " + req.Method}
+	return nil, &Error{Code: CodeMethodNotFound, Message: "method not found: " + clip(req.Method, maxEchoedName)}
+}
+
+// maxEchoedName bounds how much of a caller's method name an error message
+// repeats back: a huge name must not make a huge answer.
+const maxEchoedName = 128
+
+// clip returns s cut to at most n bytes, on a UTF-8 boundary, marked with
+// an ellipsis if cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func checkMethodName(method string) error {

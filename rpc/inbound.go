@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"strings"
@@ -95,14 +96,24 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 		case <-p.quit:
 			return
 		}
-		req := &Request{Method: m.Method, ID: m.ID, params: m.Params, peer: p}
 		ctx, cancel := context.WithCancel(p.ctx)
 		p.mu.Lock()
-		if _, dup := p.serving[m.ID]; !dup {
+		_, dup := p.serving[m.ID]
+		if !dup {
 			p.serving[m.ID] = cancel
 		}
 		p.mu.Unlock()
 		b.add()
+		if dup {
+			// Two calls under one id could not be told apart, by the
+			// caller nor by $/cancelRequest: refuse the second.
+			cancel()
+			<-p.handlers
+			p.answer(b, m.ID, nil, &Error{Code: CodeInvalidRequest,
+				Message: "invalid request: id " + m.ID.String() + " is in use by a call still in progress"})
+			return
+		}
+		req := &Request{Method: m.Method, ID: m.ID, params: m.Params, peer: p}
 		go p.serve(ctx, cancel, req, b)
 	}
 }
@@ -280,8 +291,16 @@ func (n *notifications) run() {
 	for {
 		select {
 		case req := <-n.queue:
-			if _, err := n.p.handle(n.p.ctx, req); err != nil && !errors.Is(err, ErrMethodNotFound) {
-				n.p.log.Warn("rpc: notification handler failed", "method", req.Method, "err", err)
+			if _, err := n.p.handle(n.p.ctx, req); err != nil {
+				// The other end's mistakes (unknown method, bad params)
+				// are its own, and it may repeat them at will: they go at
+				// debug level, so that they cannot flood the log.
+				level := slog.LevelWarn
+				var e *Error
+				if errors.As(err, &e) && (e.Code == CodeMethodNotFound || e.Code == CodeInvalidParams) {
+					level = slog.LevelDebug
+				}
+				n.p.log.Log(n.p.ctx, level, "rpc: notification handler failed", "method", clip(req.Method, maxEchoedName), "err", err)
 			}
 			continue
 		default:

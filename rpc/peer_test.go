@@ -602,3 +602,44 @@ func (f *failingSends) Send(ctx context.Context, msg []byte) error {
 	}
 	return f.Transport.Send(ctx, msg)
 }
+
+// A second call under the id of a call still in progress is refused: the
+// two could not be told apart, by the caller nor by $/cancelRequest.
+func TestDuplicateIDInProgressIsRefused(t *testing.T) {
+	release := make(chan struct{})
+	server := router(t, "block", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
+		select {
+		case <-release:
+			return "done", nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}))
+	_, raw := newRaw(t, rpc.WithHandler(server))
+	raw.send(t, `{"jsonrpc":"2.0","method":"block","id":9}`)
+	raw.send(t, `{"jsonrpc":"2.0","method":"block","id":9}`)
+	if got := raw.next(t); !strings.Contains(got, `"code": -32600`) || !strings.Contains(got, "in use") || !strings.HasSuffix(got, `"id": 9}`) {
+		t.Fatalf("second call under id 9: %s", got)
+	}
+	raw.send(t, `{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":9}}`)
+	if got := raw.next(t); !strings.Contains(got, `"code": -32800`) {
+		t.Fatalf("cancelled first call: %s", got)
+	}
+	// The id is free again.
+	raw.send(t, `{"jsonrpc":"2.0","method":"block","id":9}`)
+	close(release)
+	if got := raw.next(t); !strings.Contains(got, `"result": "done"`) {
+		t.Fatalf("call reusing a finished id: %s", got)
+	}
+}
+
+// Error messages repeat at most a bounded part of the caller's method name.
+func TestHugeMethodNameIsClipped(t *testing.T) {
+	_, raw := newRaw(t, rpc.WithHandler(router(t, "add", rpc.Func(add))))
+	name := strings.Repeat("é", 50000)
+	raw.send(t, `{"jsonrpc":"2.0","method":"`+name+`","id":1}`)
+	got := raw.next(t)
+	if !strings.Contains(got, `"code": -32601`) || len(got) > 400 || !strings.Contains(got, "é…") {
+		t.Fatalf("answer of %d bytes: %.300s", len(got), got)
+	}
+}

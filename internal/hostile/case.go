@@ -70,6 +70,9 @@ type Want struct {
 	Result any
 	// NullResult requires the result to be null.
 	NullResult bool
+	// OrCode, if not zero, accepts an error response with this code in
+	// place of the result: for a call whose fate depends on timing.
+	OrCode rpc.Code
 
 	// Items are the responses of a BatchAnswer.
 	Items []Want
@@ -126,4 +129,11 @@ func Corpus(c codec.Codec) []Case {
 		return cborCorpus()
 	}
 	panic("hostile: no corpus for codec " + c.Name())
+}
+
+// orRefusedAsDuplicate accepts, in place of w's result, the refusal of a
+// call whose id is still in use by another call in progress.
+func orRefusedAsDuplicate(w Want) Want {
+	w.OrCode = rpc.CodeInvalidRequest
+	return w
 }

@@ -304,7 +304,7 @@ func cborCorpus() []Case {
 			batchOf(invalid(null), invalid(null), invalid(null), invalid(null), invalid(null))},
 		{"batch nested in a batch", fixed(carr(carr(good))), batchOf(invalid(null))},
 		{"batch of one", fixed(carr(cmsg(add, p12, cint(70)))), batchOf(three(id(70)))},
-		{"batch with one id twice", fixed(carr(cmsg(add, p12, cint(71)), cmsg(add, p12, cint(71)))), batchOf(three(id(71)), three(id(71)))},
+		{"batch with one id twice", fixed(carr(cmsg(add, p12, cint(71)), cmsg(add, p12, cint(71)))), batchOf(orRefusedAsDuplicate(three(id(71))), orRefusedAsDuplicate(three(id(71))))},
 		{"batch mixing calls, notifications and garbage", fixed(carr(
 			cmsg(add, p12, cint(72)),
 			cmsg(add, p12, nil),

@@ -237,7 +237,7 @@ func jsonCorpus() []Case {
 		{"batch nested in a batch", text(`[[{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}]]`), batchOf(invalid(null))},
 		{"batch of one", jsonBatch(1, func(_ int, b []byte) []byte { return appendJSONMsg(b, add12, p12, "70") }), batchOf(three(id(70)))},
 		{"batch with one id twice", jsonBatch(2, func(_ int, b []byte) []byte { return appendJSONMsg(b, add12, p12, "71") }),
-			batchOf(three(id(71)), three(id(71)))},
+			batchOf(orRefusedAsDuplicate(three(id(71))), orRefusedAsDuplicate(three(id(71))))},
 		{"batch mixing calls, notifications and garbage", text(`[` +
 			`{"jsonrpc":"2.0","method":"add","params":[1,2],"id":72},` +
 			`{"jsonrpc":"2.0","method":"add","params":[1,2]},` +
