@@ -21,6 +21,7 @@ import (
 	"bytes"
 	stdjson "encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"unicode/utf8"
 
@@ -180,8 +181,12 @@ func (s *scanner) message() codec.Message {
 				m.Params = val
 			}
 		case `"id"`:
+			first := seen&seenID == 0
 			mark(seenID)
 			hasID = true
+			if !first {
+				break // the answer echoes the first id, as the CBOR codec does
+			}
 			switch {
 			case kind == '"':
 				m.ID = codec.String(unquote(val))
@@ -246,14 +251,16 @@ func (s *scanner) message() codec.Message {
 // errorObject reads the error member of a response.
 func errorObject(val []byte) (*codec.Error, bool) {
 	var w struct {
-		Code    *stdjson.Number    `json:"code"`
+		Code    stdjson.RawMessage `json:"code"`
 		Message *string            `json:"message"`
 		Data    stdjson.RawMessage `json:"data"`
 	}
-	if val[0] != '{' || stdjson.Unmarshal(val, &w) != nil || w.Code == nil || w.Message == nil {
+	if val[0] != '{' || stdjson.Unmarshal(val, &w) != nil || len(w.Code) == 0 || w.Message == nil {
 		return nil, false
 	}
-	code, err := w.Code.Int64()
+	// A number token, not a string holding one (which a json.Number field
+	// would take).
+	code, err := strconv.ParseInt(string(w.Code), 10, 64)
 	if err != nil {
 		return nil, false
 	}

@@ -89,6 +89,8 @@ func TestDecodeInvalid(t *testing.T) {
 		`{"jsonrpc":"2.0","result":1,"error":{"code":1,"message":"x"},"id":1}`,
 		`{"jsonrpc":"2.0","error":{"code":"x","message":"x"},"id":1}`,
 		`{"jsonrpc":"2.0","error":{"code":1.5,"message":"x"},"id":1}`,
+		`{"jsonrpc":"2.0","error":{"code":"1","message":"x"},"id":1}`,
+		`{"jsonrpc":"2.0","error":{"code":1e3,"message":"x"},"id":1}`,
 		`{"jsonrpc":"2.0","error":{"message":"x"},"id":1}`,
 		`{"jsonrpc":"2.0","method":"a","method":"b","id":1}`,
 		`{"jsonrpc":"2.0","m\u0065thod":"a","id":1}`,
@@ -102,6 +104,9 @@ func TestDecodeInvalid(t *testing.T) {
 	}
 	if m := decodeOne(t, `{"jsonrpc":"2.0","method":3,"id":5}`); m.ID != codec.Int(5) {
 		t.Errorf("invalid message lost its id: %+v", m)
+	}
+	if m := decodeOne(t, `{"jsonrpc":"2.0","method":"m","id":23,"id":24}`); m.Invalid == "" || m.ID != codec.Int(23) {
+		t.Errorf("repeated id: want invalid with the first id, got %+v", m)
 	}
 }
 
