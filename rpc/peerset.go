@@ -180,8 +180,9 @@ type Reply[R any] struct {
 }
 
 // CallAll calls method on every peer in s at once and gathers every
-// answer. Each call has its own timeout (zero: only ctx bounds it), so one
-// slow client fails alone while the rest answer. The replies come in no
+// answer. Each call is bounded by timeout from when CallAll begins (zero:
+// only ctx bounds it), so one slow client fails alone while the rest
+// answer. The replies come in no
 // particular order, one per peer that was in the set when CallAll began.
 // params are encoded once per codec in use, not once per peer.
 func CallAll[R any](ctx context.Context, s *PeerSet, method string, params any, timeout time.Duration) []Reply[R] {
@@ -205,6 +206,13 @@ func fanOut[R any](ctx context.Context, s *PeerSet, params any, timeout time.Dur
 	do func(ctx context.Context, p *Peer, params any, r *Reply[R]) error) []Reply[R] {
 	peers := s.snapshot()
 	replies := make([]Reply[R], len(peers))
+	// Every call starts now, so one deadline serves them all: one timer,
+	// not one per peer.
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	var (
 		wg  sync.WaitGroup
 		enc paramCache
@@ -214,29 +222,24 @@ func fanOut[R any](ctx context.Context, s *PeerSet, params any, timeout time.Dur
 		r := &replies[i]
 		i++
 		r.ID, r.Peer = id, p
+		raw, err := enc.get(p, params) // here, not in each goroutine: no contention
+		if err != nil {
+			r.Err = err
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cctx := ctx
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				cctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
-			raw, err := enc.get(p, params)
-			if err == nil {
-				err = do(cctx, p, raw, r)
-			}
-			r.Err = err
+			r.Err = do(ctx, p, raw, r)
 		}()
 	}
 	wg.Wait()
 	return replies
 }
 
-// paramCache encodes a params value once per codec.
+// paramCache encodes a params value once per codec. It is used by one
+// goroutine.
 type paramCache struct {
-	mu  sync.Mutex
 	raw map[codec.Codec]Raw
 }
 
@@ -250,8 +253,6 @@ func (c *paramCache) get(p *Peer, params any) (any, error) {
 	if !reflect.TypeOf(p.codec).Comparable() {
 		return params, nil // cannot key a map by it: let each call encode
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if r, ok := c.raw[p.codec]; ok {
 		return r, nil
 	}
