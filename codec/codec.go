@@ -81,6 +81,11 @@ type Message struct {
 	// Invalid, when not empty, says why this message is not a valid
 	// JSON-RPC 2.0 message; ID then holds the id if one could be read.
 	Invalid string
+	// HadMethod, with Invalid, says the message had a method member, so
+	// it was meant as a request and its ID is one to answer. Without one,
+	// it may be a broken response, whose ID names one of the receiver's
+	// own calls: answering it with that id would mislead the other end.
+	HadMethod bool
 }
 
 // IsRequest reports whether m is a request or a notification.

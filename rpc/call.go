@@ -200,6 +200,24 @@ func (p *Peer) deliver(m *codec.Message) {
 	}
 }
 
+// failPending ends our pending call id, if there is one, with
+// ErrInvalidResponse: its answer came, but broken.
+func (p *Peer) failPending(id codec.ID, reason string) {
+	n, ok := id.Int()
+	if !ok {
+		return
+	}
+	p.mu.Lock()
+	call := p.pending[n]
+	if call != nil {
+		delete(p.pending, n)
+	}
+	p.mu.Unlock()
+	if call != nil {
+		call.ch <- answer{err: fmt.Errorf("%w: %s", ErrInvalidResponse, reason)}
+	}
+}
+
 // checkParams refuses params that cannot encode as an array or an object,
 // which JSON-RPC 2.0 requires; Raw values are trusted.
 func checkParams(params any) error {

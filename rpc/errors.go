@@ -109,6 +109,10 @@ var (
 	ErrRequestCancelled = &Error{Code: CodeRequestCancelled, Message: "request cancelled"}
 )
 
+// ErrInvalidResponse ends a call whose answer arrived but was not a valid
+// JSON-RPC 2.0 response (a response object missing a member, say).
+var ErrInvalidResponse = errors.New("rpc: invalid response")
+
 // lifecycleError is a peer lifecycle error; it wraps net.ErrClosed so that
 // code written for net.Conn recognises it.
 type lifecycleError string

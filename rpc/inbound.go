@@ -70,6 +70,12 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 	switch {
 	case m.Invalid != "":
 		id := m.ID
+		if !m.HadMethod {
+			// Perhaps a broken answer to one of our calls: its id is ours,
+			// not one to answer with. End that call; answer with null.
+			p.failPending(m.ID, m.Invalid)
+			id = codec.ID{}
+		}
 		if id.IsZero() {
 			id = codec.Null()
 		}

@@ -643,3 +643,21 @@ func TestHugeMethodNameIsClipped(t *testing.T) {
 		t.Fatalf("answer of %d bytes: %.300s", len(got), got)
 	}
 }
+
+// A broken answer ends the call it names with ErrInvalidResponse, and is
+// answered with id null: its id is ours, not one the other end would know.
+func TestInvalidResponseEndsItsCall(t *testing.T) {
+	p, raw := newRaw(t)
+	done := make(chan error, 1)
+	go func() { done <- p.Call(context.Background(), "ask", nil, nil) }()
+	req := raw.next(t)
+	i := strings.Index(req, `"id": `)
+	id := strings.TrimSuffix(req[i+len(`"id": `):], "}")
+	raw.send(t, `{"jsonrpc":"2.0","id":`+id+`}`)
+	if err := <-done; !errors.Is(err, rpc.ErrInvalidResponse) || rpc.IsRemote(err) {
+		t.Fatalf("call answered with a broken response: %v", err)
+	}
+	if got := raw.next(t); !strings.Contains(got, `"code": -32600`) || !strings.HasSuffix(got, `"id": null}`) {
+		t.Fatalf("answer to the broken response: %s", got)
+	}
+}

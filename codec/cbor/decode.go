@@ -218,6 +218,7 @@ func decodeMessage(data []byte, off int, m *codec.Message) (next int, ok bool) {
 	}
 	if invalid != "" {
 		m.Invalid = invalid
+		m.HadMethod = seen&seenMethod != 0
 		return next, true
 	}
 	if seen&seenMethod != 0 {

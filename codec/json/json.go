@@ -220,6 +220,7 @@ func (s *scanner) message() codec.Message {
 					switch k {
 					case "jsonrpc", "method", "params", "id", "result", "error":
 						reason = "escaped member names are not supported"
+						hasMethod = hasMethod || k == "method"
 					}
 				}
 			}
@@ -243,7 +244,9 @@ func (s *scanner) message() codec.Message {
 		reason = "a response must have exactly one of result and error"
 	}
 	if reason != "" {
-		return invalid(m.ID, reason)
+		bad := invalid(m.ID, reason)
+		bad.HadMethod = hasMethod
+		return bad
 	}
 	return m
 }

@@ -322,7 +322,6 @@ func TestDuplicatedAnswer(t *testing.T) {
 // broken answer with an error carrying id 1, A delivers that error to A's
 // own pending call 1, a call that nothing went wrong with.
 func TestInvalidAnswerNotMisdelivered(t *testing.T) {
-	t.Skip("core bug: rpc answers an invalid response with an error carrying its id (rpc/inbound.go, dispatch, case m.Invalid); see the report")
 	for _, c := range codecs {
 		t.Run(c.Name(), func(t *testing.T) {
 			// A's outbound #1 is its request to B; #2 its answer to B.

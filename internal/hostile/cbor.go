@@ -230,8 +230,8 @@ func cborCorpus() []Case {
 			ctext("id"), cint(27))), invalid(id(27))},
 		{"response without an id", fixed(cmap(ctext("jsonrpc"), cVersion, ctext("result"), cint(1))), invalid(null)},
 		{"response with result and error", fixed(cmap(ctext("jsonrpc"), cVersion, ctext("result"), cint(1),
-			ctext("error"), cmap(ctext("code"), cint(1), ctext("message"), ctext("x")), ctext("id"), cint(28))), invalid(id(28))},
-		{"error member not a map", fixed(cmap(ctext("jsonrpc"), cVersion, ctext("error"), ctext("bad"), ctext("id"), cint(29))), invalid(id(29))},
+			ctext("error"), cmap(ctext("code"), cint(1), ctext("message"), ctext("x")), ctext("id"), cint(28))), invalid(null)}, // a broken response
+		{"error member not a map", fixed(cmap(ctext("jsonrpc"), cVersion, ctext("error"), ctext("bad"), ctext("id"), cint(29))), invalid(null)}, // a broken response: its id is not one to answer with
 		{"empty batch", fixed(carr()), invalid(null)},
 		{"cancel with params a text string", req(ctext("$/cancelRequest"), ctext("7"), nil), invalid(null)},
 

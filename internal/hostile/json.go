@@ -160,10 +160,10 @@ func jsonCorpus() []Case {
 		{"escaped member name", text(`{"jsonrpc":"2.0","\u006dethod":"add","params":[1,2],"id":25}`), invalid(id(25))},
 		{"request with a result", text(`{"jsonrpc":"2.0","method":"add","result":1,"id":26}`), invalid(id(26))},
 		{"response without an id", text(`{"jsonrpc":"2.0","result":1}`), invalid(null)},
-		{"response with result and error", text(`{"jsonrpc":"2.0","result":1,"error":{"code":1,"message":"x"},"id":27}`), invalid(id(27))},
-		{"error member not an object", text(`{"jsonrpc":"2.0","error":"bad","id":28}`), invalid(id(28))},
-		{"error code a word", text(`{"jsonrpc":"2.0","error":{"code":"one","message":"x"},"id":29}`), invalid(id(29))},
-		{"error code a fraction", text(`{"jsonrpc":"2.0","error":{"code":1.5,"message":"x"},"id":129}`), invalid(id(129))},
+		{"response with result and error", text(`{"jsonrpc":"2.0","result":1,"error":{"code":1,"message":"x"},"id":27}`), invalid(null)}, // a broken response: its id is the receiver's, not one to answer with
+		{"error member not an object", text(`{"jsonrpc":"2.0","error":"bad","id":28}`), invalid(null)},                                   // a broken response: its id is the receiver's, not one to answer with
+		{"error code a word", text(`{"jsonrpc":"2.0","error":{"code":"one","message":"x"},"id":29}`), invalid(null)},                     // a broken response: its id is the receiver's, not one to answer with
+		{"error code a fraction", text(`{"jsonrpc":"2.0","error":{"code":1.5,"message":"x"},"id":129}`), invalid(null)},                  // a broken response: its id is the receiver's, not one to answer with
 		{"empty batch", text(`[]`), invalid(null)},
 		{"cancel with params a string", jsonMsg(`"$/cancelRequest"`, `"7"`, ""), invalid(null)},
 
