@@ -107,7 +107,9 @@ func (p *Peer) transmit(ctx context.Context, inv Invocation) error {
 		} else {
 			err = p.send(ctx, out[start:])
 		}
-		if err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrConnectionLost) {
+		if err != nil && p.closedByUs() {
+			err = ErrClosed // Close cut the send short: say so, not "lost"
+		} else if err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrConnectionLost) {
 			// Whatever the transport said, the link failed under us.
 			err = fmt.Errorf("%w: %w", ErrConnectionLost, err)
 		}
@@ -197,6 +199,16 @@ func (p *Peer) deliver(m *codec.Message) {
 	p.mu.Unlock()
 	if call != nil {
 		call.ch <- answer{msg: *m}
+	}
+}
+
+// closedByUs reports whether the peer has ended through Close.
+func (p *Peer) closedByUs() bool {
+	select {
+	case <-p.quit:
+		return errors.Is(p.endErr(), ErrClosed)
+	default:
+		return false
 	}
 }
 
