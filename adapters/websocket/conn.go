@@ -402,6 +402,10 @@ func (t *conn) Close() error {
 		return nil
 	}
 	t.stopKeepalive()
+	// A write stuck in the kernel (a client that stopped reading) holds the
+	// write locks until its deadline: cut that short, so that Close waits
+	// closeFrameTimeout at most.
+	_ = t.ws.NetConn().SetWriteDeadline(time.Now().Add(closeFrameTimeout))
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
 	_ = t.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeFrameTimeout))
 	if t.nc != nil {

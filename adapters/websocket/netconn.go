@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,9 +22,14 @@ import (
 type netConn struct {
 	net.Conn
 
-	mu   sync.Mutex
+	mu   sync.Mutex // held across a write: see hasBuf
 	cork bool
 	buf  *[]byte // buffered bytes; nil when empty
+
+	// hasBuf mirrors buf != nil, readable without mu, which a write that
+	// makes no progress holds until its deadline: a sender giving up must
+	// not wait for that.
+	hasBuf atomic.Bool
 
 	// yieldNext asks the next Read to yield first. The read loop sets it
 	// after delivering a message; only the read loop reads.
@@ -62,6 +68,7 @@ func (c *netConn) Write(p []byte) (int, error) {
 		if c.cork && len(p) <= maxCorked {
 			c.buf = corkBufs.Get().(*[]byte)
 			*c.buf = append(*c.buf, p...)
+			c.hasBuf.Store(true)
 			return len(p), nil
 		}
 		return c.Conn.Write(p)
@@ -84,11 +91,7 @@ func (c *netConn) setCork(on bool) {
 }
 
 // buffered reports whether bytes are held back.
-func (c *netConn) buffered() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf != nil
-}
+func (c *netConn) buffered() bool { return c.hasBuf.Load() }
 
 // flush sends the bytes held back, within timeout (none if <= 0).
 func (c *netConn) flush(timeout time.Duration) error {
@@ -108,6 +111,7 @@ func (c *netConn) flush(timeout time.Duration) error {
 func (c *netConn) release() {
 	b := c.buf
 	c.buf = nil
+	c.hasBuf.Store(false)
 	if cap(*b) <= maxCorked {
 		*b = (*b)[:0]
 		corkBufs.Put(b)
