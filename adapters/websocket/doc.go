@@ -47,11 +47,27 @@
 // connection (close code 1002).
 //
 // Writes are serialised per connection, from the caller's goroutine; no
-// goroutine is started per message. Each write is bounded by the write
-// timeout (default [DefaultWriteTimeout]): a client that stops reading is
-// dropped with [ErrWriteTimeout] rather than buffered for (the
-// slow-consumer policy). Waiting for another write to finish ends with the
-// caller's context.
+// goroutine is started per message.
+//
+// # Slow consumers
+//
+// A connection whose other end stops reading is never buffered for:
+//
+//   - at most [rpc.WithSendQueue] messages per connection wait for it,
+//     each held by the goroutine that sends it; further senders wait for a
+//     place; every one of them gives up when its own context ends;
+//   - a write that makes no progress for the write timeout (default
+//     [DefaultWriteTimeout]) drops the connection with [ErrWriteTimeout];
+//     calls in flight on it end with [rpc.ErrConnectionLost];
+//   - a negative write timeout never drops: senders then wait up to their
+//     own deadlines, so give broadcasts one;
+//   - giving up on a wait, and Close, return promptly even while a write is
+//     stuck (Close cuts such a write short).
+//
+// Other connections are not slowed: each has its own writer lock and
+// queue.
+//
+// # Keepalive, coalescing, endings
 //
 // Keepalive: each end pings every ping interval (default
 // [DefaultPingInterval]) from a timer; a link from which nothing, not even
