@@ -19,7 +19,7 @@ import (
 
 	"github.com/parleyrpc/parley/adapters/socketio"
 	"github.com/parleyrpc/parley/internal/hostile"
-	"github.com/parleyrpc/parley/internal/hostile/rawws"
+	"github.com/parleyrpc/parley/internal/rawws"
 )
 
 // The abandoned-handshake leak of go-socket.io v1.7.0 (INTEGRATION.md):

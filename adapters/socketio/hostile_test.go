@@ -16,12 +16,12 @@ import (
 	"github.com/parleyrpc/parley/codec/cbor"
 	jsoncodec "github.com/parleyrpc/parley/codec/json"
 	"github.com/parleyrpc/parley/internal/hostile"
-	"github.com/parleyrpc/parley/internal/hostile/rawws"
+	"github.com/parleyrpc/parley/internal/rawws"
 )
 
 // There is no socket.io client in go-socket.io v1.7.0; the hostile tests
 // speak the protocol of socket.io-client 2 themselves, over a raw
-// WebSocket (internal/hostile/rawws, so that the client side starts no
+// WebSocket (internal/rawws, so that the client side starts no
 // goroutine per message and the goroutine counts are the server's): the
 // server's Engine.IO open packet, the socket.io connect packet of
 // namespace "/" ("40"), then one event packet per message,

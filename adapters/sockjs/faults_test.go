@@ -14,6 +14,7 @@ import (
 	"github.com/parleyrpc/parley/adapters/sockjs"
 	"github.com/parleyrpc/parley/codec"
 	"github.com/parleyrpc/parley/codec/cbor"
+	"github.com/parleyrpc/parley/internal/rawws"
 	"github.com/parleyrpc/parley/rpc"
 )
 
@@ -43,7 +44,7 @@ type jsonAnswer struct {
 
 func readJSONAnswer(t *testing.T, c *wsConn) jsonAnswer {
 	t.Helper()
-	msg, err := c.ReadMessage()
+	msg, err := c.ReadText()
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -65,7 +66,7 @@ func wantError(t *testing.T, what string, a jsonAnswer, code int) {
 func TestBadJSONPayloads(t *testing.T) {
 	e := limitedEnv(t)
 	ctx := testContext(t)
-	c, _, err := dialWS(ctx, e.wsURL("/rpc"), nil)
+	c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,14 +91,14 @@ func TestBadJSONPayloads(t *testing.T) {
 func TestBadCBORPayloads(t *testing.T) {
 	e := limitedEnv(t)
 	ctx := testContext(t)
-	c, _, err := dialWS(ctx, e.wsURL("/cbor"), nil)
+	c, err := dialWS(ctx, e.wsURL("/cbor"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	read := func(what string) codec.Message {
 		t.Helper()
-		text, err := c.ReadMessage()
+		text, err := c.ReadText()
 		if err != nil {
 			t.Fatalf("%s: read: %v", what, err)
 		}
@@ -149,10 +150,10 @@ func TestReadLimitDropsOnlyThatClient(t *testing.T) {
 	other := e.mustDial(t, "/rpc", "other", nil)
 	for name, send := range map[string]func(c *wsConn, p []byte) error{
 		"whole":      (*wsConn).WriteText,
-		"fragmented": func(c *wsConn, p []byte) error { return c.WriteFragmented(p, testReadLimit/3) },
+		"fragmented": func(c *wsConn, p []byte) error { return c.WriteFragmented(rawws.OpText, p, testReadLimit/3) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			c, _, err := dialWS(ctx, e.wsURL("/rpc"), nil)
+			c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -161,9 +162,9 @@ func TestReadLimitDropsOnlyThatClient(t *testing.T) {
 			if err := send(c, []byte(huge)); err != nil {
 				t.Fatal(err)
 			}
-			c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			c.NetConn().SetReadDeadline(time.Now().Add(10 * time.Second))
 			for {
-				msg, err := c.ReadMessage()
+				msg, err := c.ReadText()
 				if err != nil {
 					if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout") {
 						t.Fatalf("connection still open: %v", err)

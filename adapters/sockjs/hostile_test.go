@@ -43,13 +43,13 @@ func hostileTarget(t *testing.T, c codec.Codec) hostile.Target {
 		Codec:   c,
 		Service: svc,
 		Dial: func(ctx context.Context) (hostile.Conn, error) {
-			ws, _, err := dialWS(ctx, url, nil)
+			ws, err := dialWS(ctx, url, nil)
 			if err != nil {
 				return nil, err
 			}
 			read := func() ([]byte, error) {
 				for {
-					msg, err := ws.ReadMessage()
+					msg, err := ws.ReadText()
 					if err != nil {
 						return nil, err
 					}
@@ -70,7 +70,7 @@ func hostileTarget(t *testing.T, c codec.Codec) hostile.Target {
 				if armour {
 					msg = base64.StdEncoding.AppendEncode(nil, msg)
 				}
-				_ = ws.conn.SetWriteDeadline(time.Now().Add(time.Minute))
+				_ = ws.NetConn().SetWriteDeadline(time.Now().Add(time.Minute))
 				return ws.WriteText(msg)
 			}
 			return hostile.NewConn(read, write, ws.Close), nil

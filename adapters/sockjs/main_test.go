@@ -189,7 +189,7 @@ type goClient struct {
 // dialClient connects a Go peer to prefix, serving whoami with name (or
 // h, if not nil), and says hello so that the server knows its name.
 func (e *env) dialClient(ctx context.Context, prefix, name string, h rpc.Handler) (*goClient, error) {
-	c, _, err := dialWS(ctx, e.wsURL(prefix), nil)
+	c, err := dialWS(ctx, e.wsURL(prefix), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	sockjsgo "github.com/igm/sockjs-go/v3/sockjs"
 
 	"github.com/parleyrpc/parley/adapters/sockjs"
+	"github.com/parleyrpc/parley/internal/rawws"
 	"github.com/parleyrpc/parley/rpc"
 )
 
@@ -82,13 +83,13 @@ func TestRawSessionJoinsSetWithGeneratedID(t *testing.T) {
 func TestOnConnectRefuses(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := testContext(t)
-	c, _, err := dialWS(ctx, e.wsURL("/rpc")+"?token=bad", nil)
+	c, err := dialWS(ctx, e.wsURL("/rpc")+"?token=bad", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Abort()
-	_, err = c.ReadMessage()
-	var ce *closeError
+	_, err = c.ReadText()
+	var ce *rawws.CloseError
 	if !errors.As(err, &ce) || ce.Code != sockjs.CloseRefused || ce.Reason != "bad token" {
 		t.Fatalf("read after refusal: %v; want close %d \"bad token\"", err, sockjs.CloseRefused)
 	}
@@ -105,13 +106,13 @@ func TestOnConnectPanic(t *testing.T) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	})
 	ctx := testContext(t)
-	c, _, err := dialWS(ctx, e.wsURL("/rpc"), nil)
+	c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Abort()
-	_, err = c.ReadMessage()
-	var ce *closeError
+	_, err = c.ReadText()
+	var ce *rawws.CloseError
 	if !errors.As(err, &ce) || ce.Code != sockjs.CloseInternal {
 		t.Fatalf("read: %v; want close %d", err, sockjs.CloseInternal)
 	}
@@ -184,13 +185,13 @@ func TestServerClose(t *testing.T) {
 		}
 	}
 	waitFor(t, 5*time.Second, "the peers to leave the set", func() bool { return e.peers.Len() == 0 })
-	c, _, err := dialWS(ctx, e.wsURL("/rpc"), nil)
+	c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Abort()
-	_, err = c.ReadMessage()
-	var ce *closeError
+	_, err = c.ReadText()
+	var ce *rawws.CloseError
 	if !errors.As(err, &ce) || ce.Code != sockjs.CloseGoingAway {
 		t.Errorf("new session after Close: %v; want close %d", err, sockjs.CloseGoingAway)
 	}
@@ -211,7 +212,7 @@ func TestOnConnectBeforeMessages(t *testing.T) {
 		}
 	})
 	ctx := testContext(t)
-	c, _, err := dialWS(ctx, e.wsURL("/rpc"), nil)
+	c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,11 +220,11 @@ func TestOnConnectBeforeMessages(t *testing.T) {
 	if err := c.WriteText([]byte(`{"jsonrpc":"2.0","method":"add","params":[1,1],"id":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	first, err := c.ReadMessage()
+	first, err := c.ReadText()
 	if err != nil || !strings.Contains(string(first), `"welcome"`) {
 		t.Fatalf("first message %s, %v; want the welcome notification", first, err)
 	}
-	second, err := c.ReadMessage()
+	second, err := c.ReadText()
 	var answer struct {
 		Result int `json:"result"`
 	}
@@ -319,12 +320,13 @@ func TestOrigins(t *testing.T) {
 		origin string
 		ok     bool
 	}{{"https://evil.example", false}, {"https://good.example", true}, {e.hs.URL, true}} {
-		c, resp, err := dialWS(ctx, e.wsURL("/rpc"), http.Header{"Origin": {tc.origin}})
+		c, err := dialWS(ctx, e.wsURL("/rpc"), http.Header{"Origin": {tc.origin}})
 		if tc.ok != (err == nil) {
 			t.Errorf("websocket from %q: %v; want ok=%v", tc.origin, err, tc.ok)
 		}
-		if !tc.ok && resp != nil && resp.StatusCode != http.StatusForbidden {
-			t.Errorf("websocket from %q: status %d; want 403", tc.origin, resp.StatusCode)
+		var he *rawws.HandshakeError
+		if !tc.ok && (!errors.As(err, &he) || he.Status != http.StatusForbidden) {
+			t.Errorf("websocket from %q: %v; want a refusal with 403", tc.origin, err)
 		}
 		if c != nil {
 			c.Close()
@@ -347,13 +349,13 @@ func TestHandleSessionChecksOrigin(t *testing.T) {
 	e := &env{}
 	e.hs = newHTTPServer(t, sockjsgo.NewHandler("/rpc", opts, s.HandleSession))
 	t.Cleanup(func() { s.Close() })
-	c, _, err := dialWS(testContext(t), e.wsURL("/rpc"), http.Header{"Origin": {"https://evil.example"}})
+	c, err := dialWS(testContext(t), e.wsURL("/rpc"), http.Header{"Origin": {"https://evil.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Abort()
-	_, err = c.ReadMessage()
-	var ce *closeError
+	_, err = c.ReadText()
+	var ce *rawws.CloseError
 	if !errors.As(err, &ce) || ce.Code != sockjs.CloseForbidden {
 		t.Errorf("read: %v; want close %d", err, sockjs.CloseForbidden)
 	}

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyrpc/parley/internal/hostile/rawws"
 	"github.com/parleyrpc/parley/internal/leakcheck"
+	"github.com/parleyrpc/parley/internal/rawws"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }

@@ -2,9 +2,9 @@
 // library alone, for tests that must speak WebSocket from packages that may
 // not import gorilla/websocket (only adapters/websocket may).
 //
-// It does what a hostile-input test needs and no more: the handshake
-// (with extra request headers), whole messages out as one masked frame of
-// any opcode, messages in (fragments joined, pings answered, a close frame
+// It does what such tests need and no more: the handshake (with extra
+// request headers), messages out as one masked frame of any opcode or in
+// fragments, messages in (fragments joined, pings answered, a close frame
 // reported as a *CloseError), a read limit, and Close. It starts no
 // goroutine.
 package rawws
@@ -26,6 +26,9 @@ import (
 	"sync"
 	"time"
 )
+
+// opContinuation marks the frames after the first of a fragmented message.
+const opContinuation = 0x0
 
 // Opcodes of the frames a Conn sends and receives.
 const (
@@ -140,12 +143,38 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 func (c *Conn) WriteMessage(op byte, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.writeFrame(op, payload)
+	return c.writeFrame(op, payload, true)
 }
 
-func (c *Conn) writeFrame(op byte, payload []byte) error {
+// WriteFragmented sends payload as one message with opcode op, in frames
+// of at most size bytes (continuation frames after the first).
+func (c *Conn) WriteFragmented(op byte, payload []byte, size int) error {
+	if size < 1 {
+		return fmt.Errorf("rawws: fragment size %d", size)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for {
+		n := min(size, len(payload))
+		if err := c.writeFrame(op, payload[:n], n == len(payload)); err != nil {
+			return err
+		}
+		payload = payload[n:]
+		if len(payload) == 0 {
+			return nil
+		}
+		op = opContinuation
+	}
+}
+
+// writeFrame writes one masked frame; fin false leaves the message open
+// for continuation frames.
+func (c *Conn) writeFrame(op byte, payload []byte, fin bool) error {
 	hdr := make([]byte, 0, 14)
-	hdr = append(hdr, 0x80|op)
+	if fin {
+		op |= 0x80
+	}
+	hdr = append(hdr, op)
 	switch n := len(payload); {
 	case n < 126:
 		hdr = append(hdr, 0x80|byte(n))
@@ -230,6 +259,9 @@ func (c *Conn) ReadMessage() (op byte, msg []byte, err error) {
 		}
 	}
 }
+
+// Abort drops the TCP connection without a close frame.
+func (c *Conn) Abort() error { return c.nc.Close() }
 
 // Close sends a normal close frame (best effort, bounded by a second) and
 // closes the connection.
