@@ -364,6 +364,19 @@ func (t *conn) notSent() error {
 // writeFailed ends the link after a failed write (gorilla's write errors
 // are permanent) and returns Send's error.
 func (t *conn) writeFailed(err error) error {
+	if errors.Is(err, websocket.ErrCloseSent) {
+		// The read loop has answered the other end's close frame (gorilla
+		// does so while reading) and is about to report why the link ended,
+		// a 1009 for an oversize message of ours, say: that says more.
+		timer := time.NewTimer(closeFrameTimeout)
+		select {
+		case <-t.done:
+		case <-timer.C:
+			t.end(fmt.Errorf("websocket: write failed: %w", err), true)
+		}
+		timer.Stop()
+		return fmt.Errorf("%w: %w", rpc.ErrConnectionLost, t.cause)
+	}
 	if isTimeout(err) {
 		err = fmt.Errorf("%w (a write made no progress for %v)", ErrWriteTimeout, t.writeTimeout)
 	} else {
