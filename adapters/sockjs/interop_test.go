@@ -24,8 +24,10 @@ type nodeResult struct {
 	BadParams any            `json:"badParams"`
 	Callback  callbackResult `json:"callback"`
 	Error     string         `json:"error"`
-	// BeforeOpen is set when the session closed before it opened.
+	// BeforeOpen is set when the session closed before it opened, Lost
+	// when it closed before the calls were done.
 	BeforeOpen bool `json:"beforeOpen"`
+	Lost       bool `json:"lost"`
 }
 
 // npm sockjs-client with npm json-rpc-2.0 calls the Go server and answers
@@ -57,14 +59,17 @@ func TestNodeSockJSClient(t *testing.T) {
 					}
 					// A session that closed before it opened never reached
 					// RPC: on a loaded machine sockjs-client's transport
-					// setup can fail so. Retry that once, visibly.
-					if !r.BeforeOpen || attempt == 2 {
+					// setup can fail so. A session lost during the calls
+					// has been seen once too, in a CI run under heavy load,
+					// with xhr-polling. Retry either once, visibly, with
+					// both ends' account; the second attempt must pass.
+					if !(r.BeforeOpen || r.Lost) || attempt == 2 {
 						break
 					}
-					t.Logf("attempt %d: %s; retrying once", attempt, r.Error)
+					t.Logf("attempt %d: %s (%s); retrying once", attempt, r.Error, e.serverSide(name))
 				}
 				if r.Error != "" {
-					t.Fatalf("node client failed: %s", r.Error)
+					t.Fatalf("node client failed: %s (%s)", r.Error, e.serverSide(name))
 				}
 				if r.Transport != transport {
 					t.Errorf("client used transport %q", r.Transport)

@@ -34,6 +34,7 @@ type env struct {
 	mu       sync.Mutex
 	names    map[string]string // set id -> name the client gave in hello
 	sessions map[string]sessionInfo
+	ended    map[string]error // session id -> how its peer ended
 }
 
 // sessionInfo is what OnConnect saw of a session opened with ?name=.
@@ -60,6 +61,12 @@ func newEnv(t testing.TB, mod func(*sockjs.Config)) *env {
 		peers:    new(rpc.PeerSet),
 		names:    make(map[string]string),
 		sessions: make(map[string]sessionInfo),
+		ended:    make(map[string]error),
+	}
+	e.peers.OnLeave = func(id string, _ *rpc.Peer, err error) {
+		e.mu.Lock()
+		e.ended[id] = err
+		e.mu.Unlock()
 	}
 	router := e.router()
 	build := func(c codec.Codec) *sockjs.Server {
@@ -102,6 +109,21 @@ func (e *env) onConnect(p *rpc.Peer, s sockjsgo.Session) error {
 		e.mu.Unlock()
 	}
 	return nil
+}
+
+// serverSide says how the Go server saw the session named name end.
+func (e *env) serverSide(name string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	info, ok := e.sessions[name]
+	if !ok {
+		return "the server saw no session of that name"
+	}
+	err, ok := e.ended[info.ID]
+	if !ok {
+		return fmt.Sprintf("session %s still open on the server", info.ID)
+	}
+	return fmt.Sprintf("session %s ended on the server with: %v", info.ID, err)
 }
 
 type helloParams struct {

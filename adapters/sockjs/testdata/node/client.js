@@ -67,11 +67,13 @@ async function main() {
     } catch (err) {
       out.error = String((err && err.message) || err);
     }
+    printed = true;
     console.log(JSON.stringify(out));
     sock.close();
   };
 
   let opened = false;
+  let printed = false;
   const onopen = sock.onopen;
   sock.onopen = (...args) => { opened = true; return onopen(...args); };
   sock.onclose = (e) => {
@@ -80,6 +82,8 @@ async function main() {
     } else if (!opened) {
       // Say so rather than exit quietly: the Go test tells this apart.
       console.log(JSON.stringify({ name, error: `closed before open: ${e.code} ${e.reason}`, beforeOpen: true }));
+    } else if (!printed) {
+      console.log(JSON.stringify({ name, error: `closed during the calls: ${e.code} ${e.reason}`, lost: true }));
     }
     process.exit(0);
   };
