@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -34,13 +33,8 @@ func TestChat(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	resp, err := http.Get(prog.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), "<title>Parley chat</title>") || !strings.Contains(string(body), "clientInfo:") {
+	_, body := extest.Get(t, prog.URL+"/")
+	if !strings.Contains(body, "<title>Parley chat</title>") || !strings.Contains(body, "clientInfo:") {
 		t.Fatalf("page: %.200s", body)
 	}
 

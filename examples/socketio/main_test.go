@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -24,25 +23,14 @@ func startSocketIO(t *testing.T, modules string) *extest.Program {
 	})
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // TestRoutes checks the page and the script route when node_modules
 // lacks socket.io-client.
 func TestRoutes(t *testing.T) {
 	prog := startSocketIO(t, t.TempDir())
-	if code, body := get(t, prog.URL+"/"); code != 200 || !strings.Contains(body, `<script src="/vendor/socket.io.js">`) {
+	if code, body := extest.Get(t, prog.URL+"/"); code != 200 || !strings.Contains(body, `<script src="/vendor/socket.io.js">`) {
 		t.Errorf("page: %d %.100s", code, body)
 	}
-	if code, body := get(t, prog.URL+"/vendor/socket.io.js"); code != 404 || !strings.Contains(body, "npm ci") {
+	if code, body := extest.Get(t, prog.URL+"/vendor/socket.io.js"); code != 404 || !strings.Contains(body, "npm ci") {
 		t.Errorf("script without npm: %d %q", code, body)
 	}
 	if _, err := prog.Out.Wait(context.Background(), "note: socket.io-client not found"); err != nil {
@@ -57,7 +45,7 @@ func TestRoutes(t *testing.T) {
 func TestSocketIOClients(t *testing.T) {
 	dir := nodetest.Setup(t, ".")
 	prog := startSocketIO(t, "")
-	if code, body := get(t, prog.URL+"/vendor/socket.io.js"); code != 200 || !strings.Contains(body, "io") {
+	if code, body := extest.Get(t, prog.URL+"/vendor/socket.io.js"); code != 200 || !strings.Contains(body, "io") {
 		t.Fatalf("socket.io-client from node_modules: %d %.80q", code, body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)

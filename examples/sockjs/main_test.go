@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -23,35 +22,24 @@ func startSockJS(t *testing.T, modules string) *extest.Program {
 	})
 }
 
-func get(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // TestRoutes checks the ordinary routes next to the SockJS endpoint: the
 // page, the health check, SockJS's own info route, and the browser script
 // when node_modules lacks it.
 func TestRoutes(t *testing.T) {
 	prog := startSockJS(t, t.TempDir()) // an empty node_modules
-	if code, body := get(t, prog.URL+"/"); code != 200 || !strings.Contains(body, `<script src="/vendor/sockjs.min.js">`) {
+	if code, body := extest.Get(t, prog.URL+"/"); code != 200 || !strings.Contains(body, `<script src="/vendor/sockjs.min.js">`) {
 		t.Errorf("page: %d %.100s", code, body)
 	}
-	if code, body := get(t, prog.URL+"/healthz"); code != 200 || body != "ok: 0 session(s)\n" {
+	if code, body := extest.Get(t, prog.URL+"/healthz"); code != 200 || body != "ok: 0 session(s)\n" {
 		t.Errorf("healthz: %d %q", code, body)
 	}
-	if code, body := get(t, prog.URL+"/rpc/info"); code != 200 || !strings.Contains(body, `"websocket":true`) {
+	if code, body := extest.Get(t, prog.URL+"/rpc/info"); code != 200 || !strings.Contains(body, `"websocket":true`) {
 		t.Errorf("SockJS info: %d %q", code, body)
 	}
-	if code, body := get(t, prog.URL+"/vendor/sockjs.min.js"); code != 404 || !strings.Contains(body, "npm ci") {
+	if code, body := extest.Get(t, prog.URL+"/vendor/sockjs.min.js"); code != 404 || !strings.Contains(body, "npm ci") {
 		t.Errorf("script without npm: %d %q", code, body)
 	}
-	if code, _ := get(t, prog.URL+"/elsewhere"); code != 404 {
+	if code, _ := extest.Get(t, prog.URL+"/elsewhere"); code != 404 {
 		t.Errorf("unknown route: %d", code)
 	}
 	if _, err := prog.Out.Wait(context.Background(), "note: sockjs-client not found"); err != nil {
@@ -66,7 +54,7 @@ func TestRoutes(t *testing.T) {
 func TestSockJSClient(t *testing.T) {
 	dir := nodetest.Setup(t, ".")
 	prog := startSockJS(t, "")
-	if code, body := get(t, prog.URL+"/vendor/sockjs.min.js"); code != 200 || !strings.Contains(body, "SockJS") {
+	if code, body := extest.Get(t, prog.URL+"/vendor/sockjs.min.js"); code != 200 || !strings.Contains(body, "SockJS") {
 		t.Fatalf("sockjs-client from node_modules: %d %.80q", code, body)
 	}
 	for _, transport := range []string{"xhr-streaming", "xhr-polling", "websocket"} {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -194,3 +195,19 @@ func (p *Program) Stop() error {
 
 // Done is closed when run has returned.
 func (p *Program) Done() <-chan struct{} { return p.done }
+
+// Get fetches url and returns the status code and body; a request that
+// fails ends the test.
+func Get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading the body: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
