@@ -126,6 +126,7 @@ func (p *Peer) transmit(ctx context.Context, inv Invocation) error {
 	if call == nil {
 		return nil
 	}
+	p.forkForCall(ctx)
 	return p.await(ctx, inv, id, call)
 }
 

@@ -33,18 +33,31 @@
 // handler can call back the end that called it, while its own call is
 // still open.
 //
-// Calls run concurrently, each in its own goroutine, at most
-// [WithMaxConcurrency] at once: beyond that the peer stops reading, which
-// pushes back on the other end. Notifications from one peer are handled one
-// at a time, in the order they arrived, on a goroutine that exists only
-// while notifications wait. A handler that panics answers
-// [CodeInternalError]; the peer lives on.
+// Calls run concurrently, at most [WithMaxConcurrency] at once: beyond
+// that the peer stops reading, which pushes back on the other end.
+// Notifications from one peer are handled one at a time, in the order they
+// arrived, on a goroutine that exists only while notifications wait. A
+// handler that panics answers [CodeInternalError]; the peer lives on.
+//
+// Where a call's handler runs: handing it to a goroutine of its own costs
+// more than anything else a small call does beyond the link itself (on an
+// idle machine, readying a goroutine wakes another processor). So over a
+// transport that can fork its reading (a [Forker]: the WebSocket adapter
+// and [Pipe] can), a call that arrives with no other input behind it runs
+// on the goroutine that read it, and the reading moves to a new goroutine
+// as soon as the handler turns out to block: at once when it calls its own
+// peer with its context or when Close is called, otherwise when a watchdog
+// finds it still running a millisecond or two later. Until then the
+// connection's next messages wait, and after such a fork the peer's calls
+// get goroutines of their own for a second. Calls that arrive together,
+// calls inside a batch, and every call over a transport that cannot fork
+// run on goroutines of their own. None of this changes what a handler may
+// do: block, call back, take its time.
 //
 // A handler that only computes, quickly and without waiting, can be marked
-// [Inline]: it then runs on the goroutine that reads the connection, which
-// saves a goroutine hand-off per call (on a loopback WebSocket, roughly a
-// third of a small call's round trip) but holds up the connection while it
-// runs.
+// [Inline]: it then always runs on the reading goroutine, over any
+// transport and even when more input waits, with no context or handler
+// slot of its own; it holds up the connection while it runs.
 //
 // # Errors
 //

@@ -15,8 +15,9 @@ import (
 
 // Handler serves the calls and notifications a peer receives.
 //
-// Handle runs in its own goroutine for a call (or, for a handler marked
-// [Inline], on the goroutine that reads the connection), and on the peer's
+// Handle runs concurrently with the peer's other handlers for a call
+// (first on the goroutine that read the call, where the transport allows,
+// until it blocks; see the package documentation), and on the peer's
 // notification goroutine for a notification (so notifications are handled
 // one at a time, in arrival order). For a call, the result is encoded and
 // sent back, or the error is: an [*Error] as it is, a context error as

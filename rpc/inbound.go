@@ -50,8 +50,13 @@ func (in inbound) OnMessage(msg []byte) {
 			Message: fmt.Sprintf("message of %d bytes exceeds the limit of %d", len(msg), p.maxMessageSize)})
 		return
 	}
-	msgs, isBatch, err := p.codec.Decode(p.scratch[:0], msg)
-	p.scratch = msgs[:0]
+	// The scratch is the delivering goroutine's own while it decodes and
+	// dispatches: after a fork (see handoff.go) two may be delivering.
+	sb := p.scratch.Swap(nil)
+	if sb == nil {
+		sb = new(scratchBuf)
+	}
+	msgs, isBatch, err := p.codec.Decode(sb.msgs[:0], msg)
 	switch {
 	case err != nil:
 		p.reply(codec.Null(), &Error{Code: CodeParseError, Message: err.Error()})
@@ -63,7 +68,12 @@ func (in inbound) OnMessage(msg []byte) {
 		p.dispatch(&msgs[0], nil)
 	}
 	clear(msgs) // drop references into msg so it can be collected
+	sb.msgs = msgs[:0]
+	p.scratch.Store(sb)
 }
+
+// scratchBuf holds Decode's output for reuse by the next delivery.
+type scratchBuf struct{ msgs []codec.Message }
 
 // dispatch acts on one decoded message. b is the batch it came in, if any.
 func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
@@ -102,7 +112,12 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 		case <-p.quit:
 			return
 		}
-		ctx, cancel := context.WithCancel(p.ctx)
+		here := b == nil && p.runHere()
+		parent := p.ctx
+		if here {
+			parent = p.runCtx
+		}
+		ctx, cancel := context.WithCancel(parent)
 		p.mu.Lock()
 		_, dup := p.serving[m.ID]
 		if !dup {
@@ -120,6 +135,10 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 			return
 		}
 		req := &Request{Method: m.Method, ID: m.ID, params: m.Params, peer: p}
+		if here {
+			p.serveHere(ctx, cancel, req)
+			return
+		}
 		go p.serve(ctx, cancel, req, b)
 	}
 }

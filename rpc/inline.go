@@ -7,11 +7,14 @@ import (
 	"github.com/parleyrpc/parley/codec"
 )
 
-// Inline marks h as quick and non-blocking, so that the peer runs it on
-// the goroutine that reads the connection instead of on a goroutine of its
-// own. That saves a goroutine hand-off per call, which is most of what a
-// small call costs beyond the link itself, at the price of the next
-// message waiting until h returns.
+// Inline marks h as quick and non-blocking, so that the peer always runs
+// it on the goroutine that reads the connection, never on a goroutine of
+// its own. That saves a goroutine hand-off per call, which is most of what
+// a small call costs beyond the link itself, at the price of the next
+// message waiting until h returns. (Over a transport that can fork its
+// reading, the peer already runs every call that arrives alone this way
+// until its handler blocks; Inline adds the calls that arrive together and
+// the transports that cannot fork, and skips the per-call context.)
 //
 // Use it for handlers that only compute: no I/O, no locks held long, no
 // waiting. Its answer is written by the reading goroutine too. While it

@@ -99,3 +99,10 @@ func (r *rawEnd) none(t testing.TB) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
+
+// testCtx is a context that ends with t, or after 10 seconds.
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

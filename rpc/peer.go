@@ -38,11 +38,17 @@ type Peer struct {
 	inlineUsed    atomic.Bool     // an inline handler has run
 	inlineRunning atomic.Bool     // an inline handler is running
 
+	// forker is t, if it can fork its reading: calls' handlers then run
+	// on the reading goroutine until they block (see handoff.go).
+	forker Forker
+	run    runState
+	runCtx context.Context // ctx, marked for handlers run on the reading goroutine
+
 	nextID    atomic.Int64
 	handlers  chan struct{} // one token per running call handler
 	sendSlots chan struct{} // one token per message waiting for the transport
 	notes     notifications
-	scratch   []codec.Message // Decode's output; used by the transport's goroutine only
+	scratch   atomic.Pointer[scratchBuf] // Decode's output, reused; taken by each delivery
 
 	// mu guards the in-flight state below; it is never held across I/O or
 	// user code.
@@ -91,6 +97,9 @@ func NewPeer(t Transport, opts ...Option) (*Peer, error) {
 	base, cancel := context.WithCancel(context.Background())
 	p.ctx, p.cancel = context.WithValue(base, peerKey{}, p), cancel
 	p.inlineCtx = inlineContext{p.ctx, p}
+	p.forker, _ = t.(Forker)
+	p.runCtx = context.WithValue(p.ctx, runKey{}, p)
+	p.scratch.Store(new(scratchBuf))
 	t.Start(inbound{p})
 	return p, nil
 }
@@ -112,6 +121,9 @@ func (p *Peer) Close() error {
 		// return before the transport can report its end.
 		return nil
 	}
+	// A handler running on the reading goroutine would hold up the
+	// transport's report of its end until it returned.
+	p.forkRunning()
 	<-p.done
 	return nil
 }

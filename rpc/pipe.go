@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // pipeBuffer is how many messages each direction of a Pipe holds before
@@ -34,32 +35,47 @@ type pipeState struct {
 }
 
 type pipeEnd struct {
-	state *pipeState
-	in    chan []byte // messages for this end
-	other *pipeEnd
+	state   *pipeState
+	in      chan []byte // messages for this end
+	other   *pipeEnd
+	inbound Inbound
+	reader  atomic.Uint64 // which of the reading goroutines reads: see Fork
 }
 
-var _ Transport = (*pipeEnd)(nil)
+var _ Forker = (*pipeEnd)(nil)
 
 // Start delivers this end's messages to in from one goroutine.
 func (e *pipeEnd) Start(in Inbound) {
-	go func() {
-		for {
-			// Once closed, deliver nothing more, even if messages wait.
-			select {
-			case <-e.state.done:
-				in.OnClose(e.closeErr())
-				return
-			default:
-			}
-			select {
-			case msg := <-e.in:
-				in.OnMessage(msg)
-			case <-e.state.done:
-			}
-		}
-	}()
+	e.inbound = in
+	go e.read(e.reader.Load())
 }
+
+// read delivers messages while it is the reading goroutine number n.
+func (e *pipeEnd) read(n uint64) {
+	for {
+		// Once closed, deliver nothing more, even if messages wait.
+		select {
+		case <-e.state.done:
+			e.inbound.OnClose(e.closeErr())
+			return
+		default:
+		}
+		select {
+		case msg := <-e.in:
+			e.inbound.OnMessage(msg)
+			if e.reader.Load() != n {
+				return // forked during that delivery: another reads on
+			}
+		case <-e.state.done:
+		}
+	}
+}
+
+// InputPending reports whether messages wait to be delivered.
+func (e *pipeEnd) InputPending() bool { return len(e.in) > 0 }
+
+// Fork goes on reading on a new goroutine.
+func (e *pipeEnd) Fork() { go e.read(e.reader.Add(1)) }
 
 func (e *pipeEnd) closeErr() error {
 	if e.state.closer == e {

@@ -43,3 +43,28 @@ type Inbound interface {
 	// read limits) should do so.
 	MaxMessageSize() int
 }
+
+// A Forker is a [Transport] that can hand its reading to a new goroutine in
+// the middle of a delivery. A peer over a Forker runs a call's handler on
+// the goroutine that delivered the call, which saves a goroutine hand-off
+// per call, and forks the reading only when the handler turns out to block
+// (see the package documentation). Transports that cannot fork still
+// work: the peer then gives every call a goroutine of its own.
+type Forker interface {
+	Transport
+	// Fork makes the transport go on reading, and delivering, on a new
+	// goroutine, while the OnMessage call in progress runs on by itself;
+	// when that call returns, its goroutine leaves the transport and reads
+	// nothing more. Fork is called only while an OnMessage call runs, at
+	// most once per call, from any goroutine. The rule that OnClose comes
+	// after the last OnMessage has returned then holds for the calls that
+	// were not forked away: a forked one may still be running.
+	Fork()
+	// InputPending reports whether more input has already arrived behind
+	// the message being delivered, as far as the transport can tell
+	// cheaply. The peer then gives the call in hand a goroutine of its own,
+	// so that the messages behind it are not held up (under load, that
+	// also lets their answers share writes). It is called only from within
+	// OnMessage, on the delivering goroutine, before any Fork.
+	InputPending() bool
+}

@@ -94,6 +94,15 @@ type conn struct {
 	ka      keepalive
 	started atomic.Bool // Start has run: the read loop owns the teardown
 
+	// The read loop's inbound and read limit, for the goroutines Fork
+	// starts; reader numbers the goroutine that reads now.
+	in     rpc.Inbound
+	limit  int
+	reader atomic.Uint64
+	// pending: more input came in with the message being delivered; read
+	// loop only (see InputPending).
+	pending bool
+
 	// peer is the Peer over this conn and onEnd unregisters it from its
 	// Server; both are nil on the client side. peer is guarded by the
 	// Server's mutex.
@@ -101,7 +110,7 @@ type conn struct {
 	onEnd func()
 }
 
-var _ rpc.Transport = (*conn)(nil)
+var _ rpc.Forker = (*conn)(nil)
 
 func newConn(ws *websocket.Conn, nc *netConn, c codec.Codec, l link) *conn {
 	t := &conn{
@@ -143,17 +152,44 @@ func (t *conn) controlTimeout() time.Duration {
 func (t *conn) Start(in rpc.Inbound) {
 	limit := in.MaxMessageSize()
 	t.ws.SetReadLimit(int64(limit))
+	t.in, t.limit = in, limit
 	t.started.Store(true)
 	t.startKeepalive()
-	go t.readLoop(in, limit)
+	go t.readLoop(t.reader.Load())
 }
 
-// readLoop delivers messages until the link fails or is closed, then
-// reports the end, exactly once, after the last delivery, and finally lets
-// the other end finish the closing handshake (see teardown).
-func (t *conn) readLoop(in rpc.Inbound, limit int) {
+// frameSlack is how many bytes beyond a message's payload its last read
+// may return without there being more input behind it: the frame header
+// (at most 14 bytes), and a TLS record's overhead below that.
+const frameSlack = 64
+
+// InputPending reports whether more input came in with the message being
+// delivered: the message was read from what an earlier read brought, or
+// its last read brought more than its own frame. Without a netConn of ours
+// to count reads (a custom dialer, say), it says yes, which keeps calls on
+// goroutines of their own.
+func (t *conn) InputPending() bool { return t.pending }
+
+// Fork goes on reading on a new goroutine while the delivery in progress
+// runs on (see [rpc.Forker]).
+func (t *conn) Fork() {
+	t.ka.busy.Store(false) // reading resumes
+	go t.readLoop(t.reader.Add(1))
+}
+
+// readLoop delivers messages, as reading goroutine number n, until the
+// link fails or is closed, then reports the end, exactly once, after the
+// last delivery, and finally lets the other end finish the closing
+// handshake (see teardown). If Fork is called during a delivery, the loop
+// returns after it, the new goroutine reading on.
+func (t *conn) readLoop(n uint64) {
+	in, limit := t.in, t.limit
 	var err error
 	for {
+		var reads uint64
+		if t.nc != nil {
+			reads = t.nc.reads
+		}
 		var r io.Reader
 		if _, r, err = t.ws.NextReader(); err != nil {
 			break
@@ -162,6 +198,7 @@ func (t *conn) readLoop(in rpc.Inbound, limit int) {
 		if msg, err = readMessage(r); err != nil {
 			break
 		}
+		t.pending = t.nc == nil || t.nc.reads == reads || t.nc.lastRead > len(msg)+frameSlack
 		if t.isDone() {
 			break // closing: deliver nothing more
 		}
@@ -172,6 +209,9 @@ func (t *conn) readLoop(in rpc.Inbound, limit int) {
 		// silence.
 		t.ka.busy.Store(true)
 		in.OnMessage(msg)
+		if t.reader.Load() != n {
+			return // forked: the new goroutine owns the reading state
+		}
 		t.ka.busy.Store(false)
 		if t.nc != nil {
 			t.nc.yieldNext = true

@@ -34,6 +34,10 @@ type netConn struct {
 	// yieldNext asks the next Read to yield first. The read loop sets it
 	// after delivering a message; only the read loop reads.
 	yieldNext bool
+	// reads counts Reads; lastRead is what the last one returned. The read
+	// loop uses them to tell whether more input came in with a message.
+	reads    uint64
+	lastRead int
 }
 
 // maxCorked bounds the bytes held back; past it a write goes out at once.
@@ -57,7 +61,10 @@ func (c *netConn) Read(p []byte) (int, error) {
 		c.yieldNext = false
 		runtime.Gosched()
 	}
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	c.reads++
+	c.lastRead = n
+	return n, err
 }
 
 // Write buffers p while corked, or sends what is buffered and p together.

@@ -1,0 +1,184 @@
+package rpc_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parleyrpc/parley/rpc"
+)
+
+// Over a transport that can fork its reading (the pipe can), a call's
+// handler runs on the reading goroutine; once one blocks, the reading
+// forks and the peer's next calls get goroutines of their own.
+func TestHandlersRunOnTheReaderUntilOneBlocks(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	server := router(t,
+		"add", rpc.Func(add),
+		"block", rpc.HandlerFunc(func(context.Context, *rpc.Request) (any, error) {
+			close(started)
+			<-release
+			return nil, nil
+		}),
+		"release", rpc.HandlerFunc(func(context.Context, *rpc.Request) (any, error) {
+			close(release)
+			return nil, nil
+		}))
+	s, c := pair(t, []rpc.Option{rpc.WithHandler(server)}, nil)
+	ctx := testCtx(t)
+	for i := range 100 {
+		if got, err := rpc.Call[int](ctx, c, "add", []int{i, 1}); err != nil || got != i+1 {
+			t.Fatalf("add(%d, 1) = %d, %v", i, got, err)
+		}
+	}
+	if runs, spawning := rpc.RunsOnReader(s); runs != 100 || spawning {
+		t.Fatalf("after 100 calls one at a time: %d ran on the reader (spawning: %v), want 100", runs, spawning)
+	}
+
+	// "block" holds the reading goroutine until "release", which can only
+	// be read once the reading has forked away from it.
+	blocked := make(chan error, 1)
+	go func() { blocked <- c.Call(ctx, "block", nil, nil) }()
+	<-started
+	if err := c.Call(ctx, "release", nil, nil); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	if err := <-blocked; err != nil {
+		t.Fatalf("block: %v", err)
+	}
+	runs, spawning := rpc.RunsOnReader(s)
+	if !spawning {
+		t.Fatal("a handler blocked, yet calls still run on the reader")
+	}
+	if _, err := rpc.Call[int](ctx, c, "add", []int{1, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := rpc.RunsOnReader(s); now != runs {
+		t.Fatalf("%d calls ran on the reader after a handler blocked, want 0", now-runs)
+	}
+}
+
+// A handler waiting for the next message of its own link is freed by the
+// watchdog's fork, whatever it waits on: here, a notification.
+func TestHandlerWaitingForTheNextMessage(t *testing.T) {
+	noted := make(chan struct{})
+	server := router(t,
+		"await", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
+			select {
+			case <-noted:
+				return "noted", nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}),
+		"note", rpc.HandlerFunc(func(context.Context, *rpc.Request) (any, error) {
+			close(noted)
+			return nil, nil
+		}))
+	_, raw := newRaw(t, rpc.WithHandler(server))
+	raw.send(t, `{"jsonrpc":"2.0","id":1,"method":"await"}`)
+	time.Sleep(10 * time.Millisecond) // let "await" start alone on the reader
+	raw.send(t, `{"jsonrpc":"2.0","method":"note"}`)
+	if got, want := raw.next(t), `{"jsonrpc": "2.0", "result": "noted", "id": 1}`; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// A handler on the reading goroutine that calls back the end that called
+// it gets its answer: with its own context the reading forks at once, with
+// another the watchdog forks it.
+func TestHandlerOnTheReaderCallsBack(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		t.Run(map[bool]string{true: "own-context", false: "other-context"}[own], func(t *testing.T) {
+			server := router(t, "outer", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
+				callCtx := ctx
+				if !own {
+					var cancel context.CancelFunc
+					callCtx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+					defer cancel()
+				}
+				return rpc.Call[int](callCtx, rpc.PeerFromContext(ctx), "inner", []int{20, 22})
+			}))
+			_, c := pair(t, []rpc.Option{rpc.WithHandler(server)},
+				[]rpc.Option{rpc.WithHandler(router(t, "inner", rpc.Func(add)))})
+			for range 3 {
+				if got, err := rpc.Call[int](testCtx(t), c, "outer", nil); err != nil || got != 42 {
+					t.Fatalf("outer = %d, %v", got, err)
+				}
+			}
+		})
+	}
+}
+
+// $/cancelRequest reaches a handler that holds the reading goroutine.
+func TestCancelReachesAHandlerOnTheReader(t *testing.T) {
+	started := make(chan struct{})
+	cancelled := make(chan error, 1)
+	server := router(t, "wait", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
+		close(started)
+		<-ctx.Done()
+		cancelled <- ctx.Err()
+		return nil, ctx.Err()
+	}))
+	_, c := pair(t, []rpc.Option{rpc.WithHandler(server)}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Call(ctx, "wait", nil, nil) }()
+	<-started
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("call: %v, want context.Canceled", err)
+	}
+	select {
+	case err := <-cancelled:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("handler's ctx ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler never saw the cancellation")
+	}
+}
+
+// Close returns while a handler holds the reading goroutine, whether it is
+// called from elsewhere or by that handler.
+func TestCloseWhileAHandlerHoldsTheReader(t *testing.T) {
+	for _, fromHandler := range []bool{false, true} {
+		t.Run(map[bool]string{false: "from-outside", true: "from-the-handler"}[fromHandler], func(t *testing.T) {
+			started := make(chan struct{})
+			release := make(chan struct{})
+			closed := make(chan struct{})
+			server := router(t, "hold", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
+				close(started)
+				if fromHandler {
+					rpc.PeerFromContext(ctx).Close()
+					close(closed)
+				}
+				<-release
+				return nil, nil
+			}))
+			s, c := pair(t, []rpc.Option{rpc.WithHandler(server)}, nil)
+			defer close(release)
+			errc := make(chan error, 1)
+			go func() { errc <- c.Call(context.Background(), "hold", nil, nil) }()
+			<-started
+			if !fromHandler {
+				go func() { s.Close(); close(closed) }()
+			}
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Close did not return while a handler held the reader")
+			}
+			select {
+			case <-s.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("the peer did not end")
+			}
+			if err := <-errc; !errors.Is(err, rpc.ErrConnectionLost) {
+				t.Fatalf("call: %v, want ErrConnectionLost", err)
+			}
+		})
+	}
+}
