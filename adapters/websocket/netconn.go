@@ -34,6 +34,10 @@ type netConn struct {
 	// yieldNext asks the next Read to yield first. The read loop sets it
 	// after delivering a message; only the read loop reads.
 	yieldNext bool
+	// wdl is the write deadline in force, as UnixNano (0: none); see
+	// SetWriteDeadline.
+	wdl atomic.Int64
+
 	// reads counts Reads; lastRead is what the last one returned. The read
 	// loop uses them to tell whether more input came in with a message.
 	reads    uint64
@@ -91,6 +95,41 @@ func (c *netConn) Write(p []byte) (int, error) {
 	return max(0, int(n)-held), err
 }
 
+// deadlineSlack is how much later than asked a write deadline may be.
+const deadlineSlack = 50 * time.Millisecond
+
+// SetWriteDeadline sets the write deadline, sparingly. gorilla sets one
+// before every frame it writes, each a timer update in the runtime, though
+// it moves by microseconds; so a deadline is set deadlineSlack later than
+// asked, and a request that falls within that margin of the deadline in
+// force is let go. A write's deadline is then never earlier than asked,
+// and at most deadlineSlack later. A deadline earlier than that (Close
+// cutting a stuck write short) or none is set as it is.
+func (c *netConn) SetWriteDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.wdl.Store(0)
+		return c.Conn.SetWriteDeadline(t)
+	}
+	want, cur := t.UnixNano(), c.wdl.Load()
+	if cur != 0 && want <= cur && cur-want <= int64(deadlineSlack) {
+		return nil
+	}
+	if want > cur {
+		t = t.Add(deadlineSlack)
+	}
+	c.wdl.Store(t.UnixNano())
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets both deadlines, the write one through SetWriteDeadline's
+// record.
+func (c *netConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
 func (c *netConn) setCork(on bool) {
 	c.mu.Lock()
 	c.cork = on
@@ -108,7 +147,7 @@ func (c *netConn) flush(timeout time.Duration) error {
 		return nil
 	}
 	if timeout > 0 {
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		_ = c.SetWriteDeadline(time.Now().Add(timeout))
 	}
 	_, err := c.Conn.Write(*c.buf)
 	c.release()
