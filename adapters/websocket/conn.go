@@ -166,8 +166,8 @@ const frameSlack = 64
 // InputPending reports whether more input came in with the message being
 // delivered: the message was read from what an earlier read brought, or
 // its last read brought more than its own frame. Without a netConn of ours
-// to count reads (a custom dialer, say), it says yes, which keeps calls on
-// goroutines of their own.
+// to count reads, it says yes, which keeps calls on goroutines of their
+// own.
 func (t *conn) InputPending() bool { return t.pending }
 
 // Fork goes on reading on a new goroutine while the delivery in progress

@@ -47,7 +47,11 @@
 // connection (close code 1002).
 //
 // Writes are serialised per connection, from the caller's goroutine; no
-// goroutine is started per message.
+// goroutine is started per message. The transport can fork its reading
+// ([rpc.Forker]): a call that arrives with nothing read behind it runs on
+// the read loop, which a new goroutine takes over if the handler blocks
+// (see the rpc package); calls that arrive together get goroutines of
+// their own, so that under load their answers are written together.
 //
 // # Slow consumers
 //
