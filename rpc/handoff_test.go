@@ -112,35 +112,6 @@ func TestHandlerOnTheReaderCallsBack(t *testing.T) {
 	}
 }
 
-// $/cancelRequest reaches a handler that holds the reading goroutine.
-func TestCancelReachesAHandlerOnTheReader(t *testing.T) {
-	started := make(chan struct{})
-	cancelled := make(chan error, 1)
-	server := router(t, "wait", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
-		close(started)
-		<-ctx.Done()
-		cancelled <- ctx.Err()
-		return nil, ctx.Err()
-	}))
-	_, c := pair(t, []rpc.Option{rpc.WithHandler(server)}, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Call(ctx, "wait", nil, nil) }()
-	<-started
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatalf("call: %v, want context.Canceled", err)
-	}
-	select {
-	case err := <-cancelled:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("handler's ctx ended with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the handler never saw the cancellation")
-	}
-}
-
 // Close returns while a handler holds the reading goroutine, whether it is
 // called from elsewhere or by that handler.
 func TestCloseWhileAHandlerHoldsTheReader(t *testing.T) {

@@ -67,6 +67,8 @@ func TestHandlerCallsBackIntoCaller(t *testing.T) {
 	}
 }
 
+// The call arrives alone, so its handler runs on the reading goroutine
+// (see handoff.go): the $/cancelRequest is read once the reading forks.
 func TestCancellationReachesRemoteHandler(t *testing.T) {
 	started := make(chan struct{})
 	cancelled := make(chan error, 1)
