@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -151,5 +152,64 @@ func TestCloseWhileAHandlerHoldsTheReader(t *testing.T) {
 				t.Fatalf("call: %v, want ErrConnectionLost", err)
 			}
 		})
+	}
+}
+
+// Calls that finish at once, block for a while, call back the caller (with
+// their own context and without), or wait until cancelled, mixed and from
+// several goroutines, so that runs on the reader, forks by each route and
+// goroutines of their own all interleave: every call ends exactly once,
+// with its own answer or its own cancellation.
+func TestHandoffMixedLoad(t *testing.T) {
+	server := router(t, "work", rpc.Func(func(ctx context.Context, p []int) (int, error) {
+		kind, n := p[0], p[1]
+		switch kind {
+		case 1: // block for a while
+			time.Sleep(time.Duration(n%3) * time.Millisecond)
+		case 2, 3: // call back the caller
+			callCtx := ctx
+			if kind == 3 {
+				var cancel context.CancelFunc
+				callCtx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+			}
+			return rpc.Call[int](callCtx, rpc.PeerFromContext(ctx), "inc", []int{n})
+		case 4: // wait to be cancelled
+			<-ctx.Done()
+			return 0, ctx.Err()
+		}
+		return n + 1, nil
+	}))
+	inc := router(t, "inc", rpc.Func(func(_ context.Context, p []int) (int, error) { return p[0] + 1, nil }))
+	_, c := pair(t, []rpc.Option{rpc.WithHandler(server)}, []rpc.Option{rpc.WithHandler(inc)})
+	ctx := testCtx(t)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 100 {
+				n := g*1000 + i
+				kind := (g + i) % 5
+				callCtx, cancel := ctx, context.CancelFunc(func() {})
+				if kind == 4 {
+					callCtx, cancel = context.WithTimeout(ctx, time.Millisecond)
+				}
+				got, err := rpc.Call[int](callCtx, c, "work", []int{kind, n})
+				cancel()
+				switch {
+				case kind == 4 && !errors.Is(err, context.DeadlineExceeded):
+					errs <- fmt.Errorf("call %d (wait): %v, want DeadlineExceeded", n, err)
+					return
+				case kind != 4 && (err != nil || got != n+1):
+					errs <- fmt.Errorf("call %d (kind %d) = %d, %v; want %d", n, kind, got, err, n+1)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
