@@ -13,8 +13,9 @@ import (
 
 // sourcegraph/jsonrpc2 runs handlers on its read loop unless wrapped in
 // AsyncHandler. The suite wraps them, as a server whose handlers may call
-// back or take time must (and as Parley always does): each request gets a
-// goroutine of its own.
+// back or take time must: each request gets a goroutine of its own.
+// (Parley's handlers have that freedom by default: its reading moves to a
+// new goroutine when a handler blocks.)
 
 // quiet drops sourcegraph's log lines (a closed connection is logged as
 // a protocol error).
