@@ -21,11 +21,12 @@ import (
 //     read, so the reading forks at once;
 //   - Close is called: the transport must be free to report its end;
 //   - the watchdog, which looks every forkAfter at the peers running a
-//     handler this way, finds the same handler still running.
+//     handler this way, finds the same handler running at two looks in a
+//     row.
 //
 // After a fork the peer's calls get goroutines of their own for spawnFor:
-// its handlers have been seen to block, and each fork held up reading for
-// a tick or two.
+// its handlers have been seen to block, and a fork by the watchdog has
+// held up reading for a tick or two.
 
 const (
 	// forkAfter is the watchdog's period: a handler still running on the
