@@ -292,7 +292,7 @@ func (r *report) markdown(png string) string {
 	}
 	b.WriteString("Every scenario is the same work: a call `add` with params `[1,2]` answered `3`, over a real loopback WebSocket. " +
 		"The raw echo is gorilla/websocket moving the exact bytes of Parley's JSON request and answer with no RPC layer (sequential: write then read; 64 in flight: one writer and one reader goroutine per side). " +
-		"c2s: the dialing end calls the accepting end; s2c: the other way. parley-json-inline serves `add` with an `rpc.Inline` handler (run on the reading goroutine). Allocations, CPU time (getrusage) and system calls (/proc/self/io) count both ends (one process); fewer than 2 writes per call means messages were coalesced.\n\n")
+		"c2s: the dialing end calls the accepting end; s2c: the other way. parley-json-inline serves `add` with an `rpc.Inline` handler (always run on the reading goroutine; by default a call that arrives alone runs there too, until its handler blocks). Allocations, CPU time (getrusage) and system calls (/proc/self/io) count both ends (one process); fewer than 2 writes per call means messages were coalesced.\n\n")
 	if len(r.results.keys) > 0 {
 		b.WriteString("## Calls\n\n")
 		b.WriteString(r.callTable())
