@@ -56,9 +56,10 @@ type runKey struct{}
 
 // runHere reports whether the call about to be served can run on the
 // reading goroutine: the transport can fork, no other input waits behind
-// it, and no handler of the peer's was seen to block lately.
+// it, that goroutine is not (or may not be) a caller's reading for its
+// answer, and no handler of the peer's was seen to block lately.
 func (p *Peer) runHere() bool {
-	if p.forker == nil || p.forker.InputPending() {
+	if p.forker == nil || p.forker.InputPending() || p.readingCallers.Load() != 0 {
 		return false
 	}
 	if until := p.run.spawnUntil.Load(); until != 0 {

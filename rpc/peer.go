@@ -42,6 +42,10 @@ type Peer struct {
 	// on the reading goroutine until they block (see handoff.go).
 	forker Forker
 	run    runState
+	// reader is t, if callers waiting for their answers can read it;
+	// readingCallers counts the callers in its ReadFor.
+	reader         CallerReader
+	readingCallers atomic.Int32
 	runCtx context.Context // ctx, marked for handlers run on the reading goroutine
 
 	nextID    atomic.Int64
@@ -98,6 +102,7 @@ func NewPeer(t Transport, opts ...Option) (*Peer, error) {
 	p.ctx, p.cancel = context.WithValue(base, peerKey{}, p), cancel
 	p.inlineCtx = inlineContext{p.ctx, p}
 	p.forker, _ = t.(Forker)
+	p.reader, _ = t.(CallerReader)
 	p.runCtx = context.WithValue(p.ctx, runKey{}, p)
 	p.scratch.Store(new(scratchBuf))
 	t.Start(inbound{p})

@@ -68,3 +68,30 @@ type Forker interface {
 	// OnMessage, on the delivering goroutine, before any Fork.
 	InputPending() bool
 }
+
+// A CallerReader is a [Transport] whose reading a caller waiting for its
+// answer can do itself, on its own goroutine, while nobody else reads. The
+// answer then reaches the caller without a hand-off between goroutines,
+// as in a raw client that writes and then reads; that hand-off is most of
+// what a small call costs beyond the link itself (see the package
+// documentation). Transports that cannot do this still work: the caller
+// then waits for its answer to be handed over.
+type CallerReader interface {
+	Transport
+	// ReadFor reads and delivers messages, exactly as the transport's own
+	// reading would (OnMessage one at a time, Fork honoured), on the
+	// calling goroutine, until done reports true; done is checked before
+	// the first read and after each delivery. It reports whether it
+	// stopped because done reported true. It returns false at once,
+	// having read nothing, when another goroutine is reading or when it
+	// cannot read for this caller (ctx could end while a read cannot be cut
+	// short, say); and false when the reading forks away from it or the
+	// link ends, which the transport reports through OnClose as ever. The
+	// peer calls it with the context of the call waiting.
+	ReadFor(ctx context.Context, done func() bool) bool
+	// Idle tells the transport, from within OnMessage, that the message
+	// being delivered answered the last call the peer awaits: the
+	// transport's own reading may stop soon, leaving the next caller to
+	// read for itself.
+	Idle()
+}

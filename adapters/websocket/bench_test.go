@@ -25,7 +25,10 @@ var benchPayload = strings.Repeat("p", 64)
 // next to a raw gorilla echo of a message of the same size as the call's
 // request. Each Parley line also reports x-raw: its time per call divided
 // by the raw echo's, measured in alternating chunks within the same run.
-// "echo.inline" is the same handler marked [rpc.Inline].
+// "echo.inline" is the same handler marked [rpc.Inline]. The calls'
+// context cannot end, so a caller reads its own answer when nobody else
+// reads (see [rpc.CallerReader]); "echo.cancellable" calls "echo" with a
+// context that can, whose answer the read loop hands over.
 func BenchmarkRoundTrip(b *testing.B) {
 	raw := startRawEcho(b)
 	r := rpc.NewRouter()
@@ -43,11 +46,19 @@ func BenchmarkRoundTrip(b *testing.B) {
 				b.ResetTimer()
 				raw.run(b, b.N, size, inflight)
 			})
-			for _, method := range []string{"echo", "echo.inline"} {
-				b.Run(name+c.Name()+"-"+method, func(b *testing.B) {
+			for _, v := range []struct{ name, method string }{
+				{"echo", "echo"}, {"echo.inline", "echo.inline"}, {"echo.cancellable", "echo"},
+			} {
+				method := v.method
+				b.Run(name+c.Name()+"-"+v.name, func(b *testing.B) {
 					p := dial(b, ts.url, &websocket.DialOptions{Codec: c})
 					params := []string{benchPayload}
 					ctx := context.Background()
+					if v.name == "echo.cancellable" {
+						var cancel context.CancelFunc
+						ctx, cancel = context.WithCancel(ctx)
+						defer cancel()
+					}
 					call := func() {
 						var out []string
 						if err := p.Call(ctx, method, params, &out); err != nil || len(out) != 1 {

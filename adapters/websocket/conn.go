@@ -103,6 +103,15 @@ type conn struct {
 	// loop only (see InputPending).
 	pending bool
 
+	// Who reads (see reading.go): readState is readLoop, readCaller,
+	// readNone or readEnded; idle is the peer's word that the delivery in
+	// hand answered its last awaited call; resume restarts the read loop
+	// when nobody has read for resumeAfter, and resumeArmed says it will.
+	readState   atomic.Int32
+	idle        atomic.Bool
+	resume      atomic.Pointer[time.Timer]
+	resumeArmed atomic.Bool
+
 	// peer is the Peer over this conn and onEnd unregisters it from its
 	// Server; both are nil on the client side. peer is guarded by the
 	// Server's mutex.
@@ -110,7 +119,10 @@ type conn struct {
 	onEnd func()
 }
 
-var _ rpc.Forker = (*conn)(nil)
+var (
+	_ rpc.Forker       = (*conn)(nil)
+	_ rpc.CallerReader = (*conn)(nil)
+)
 
 func newConn(ws *websocket.Conn, nc *netConn, c codec.Codec, l link) *conn {
 	t := &conn{
@@ -155,75 +167,8 @@ func (t *conn) Start(in rpc.Inbound) {
 	t.in, t.limit = in, limit
 	t.started.Store(true)
 	t.startKeepalive()
+	t.readState.Store(readLoop)
 	go t.readLoop(t.reader.Load())
-}
-
-// frameSlack is how many bytes beyond a message's payload its last read
-// may return without there being more input behind it: the frame header
-// (at most 14 bytes), and a TLS record's overhead below that.
-const frameSlack = 64
-
-// InputPending reports whether more input came in with the message being
-// delivered: the message was read from what an earlier read brought, or
-// its last read brought more than its own frame. Without a netConn of ours
-// to count reads, it says yes, which keeps calls on goroutines of their
-// own.
-func (t *conn) InputPending() bool { return t.pending }
-
-// Fork goes on reading on a new goroutine while the delivery in progress
-// runs on (see [rpc.Forker]).
-func (t *conn) Fork() {
-	t.ka.busy.Store(false) // reading resumes
-	go t.readLoop(t.reader.Add(1))
-}
-
-// readLoop delivers messages, as reading goroutine number n, until the
-// link fails or is closed, then reports the end, exactly once, after the
-// last delivery, and finally lets the other end finish the closing
-// handshake (see teardown). If Fork is called during a delivery, the loop
-// returns after it, the new goroutine reading on.
-func (t *conn) readLoop(n uint64) {
-	in, limit := t.in, t.limit
-	var err error
-	for {
-		var reads uint64
-		if t.nc != nil {
-			reads = t.nc.reads
-		}
-		var r io.Reader
-		if _, r, err = t.ws.NextReader(); err != nil {
-			break
-		}
-		var msg []byte
-		if msg, err = readMessage(r); err != nil {
-			break
-		}
-		t.pending = t.nc == nil || t.nc.reads == reads || t.nc.lastRead > len(msg)+frameSlack
-		if t.isDone() {
-			break // closing: deliver nothing more
-		}
-		t.ka.seen.Store(true)
-		t.credit.Add(1)
-		// While the peer holds the message (backpressure), nothing is
-		// read, pongs included: the keepalive must not count that as
-		// silence.
-		t.ka.busy.Store(true)
-		in.OnMessage(msg)
-		if t.reader.Load() != n {
-			return // forked: the new goroutine owns the reading state
-		}
-		t.ka.busy.Store(false)
-		if t.nc != nil {
-			t.nc.yieldNext = true
-		}
-	}
-	t.end(readError(err, limit), false) // no-op if the end began elsewhere
-	t.stopKeepalive()
-	in.OnClose(t.cause)
-	if t.onEnd != nil {
-		t.onEnd()
-	}
-	t.teardown()
 }
 
 // teardown closes the network connection gracefully. Closing a socket
@@ -438,6 +383,7 @@ func (t *conn) end(cause error, kill bool) {
 	if kill {
 		_ = t.ws.Close()
 	}
+	t.wakeReader()
 }
 
 // Close sends a close frame (best effort, briefly) and wakes the read
@@ -468,5 +414,6 @@ func (t *conn) Close() error {
 	if !t.started.Load() {
 		_ = t.ws.Close() // no read loop to do it
 	}
+	t.wakeReader()
 	return nil
 }
