@@ -46,7 +46,7 @@ type Peer struct {
 	// readingCallers counts the callers in its ReadFor.
 	reader         CallerReader
 	readingCallers atomic.Int32
-	runCtx context.Context // ctx, marked for handlers run on the reading goroutine
+	runCtx         context.Context // ctx, marked for handlers run on the reading goroutine
 
 	nextID    atomic.Int64
 	handlers  chan struct{} // one token per running call handler
