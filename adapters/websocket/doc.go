@@ -53,6 +53,20 @@
 // (see the rpc package); calls that arrive together get goroutines of
 // their own, so that under load their answers are written together.
 //
+// A caller whose context cannot end (context.Background, say) reads its
+// own answer ([rpc.CallerReader]), as a raw client that writes and then
+// reads does, instead of having the read loop hand it over: between two
+// processes on the 2-core test machine that hand-off cost about as much
+// again as the raw round trip itself. The read loop leaves the reading to callers
+// once it has delivered the answers to the last awaited call twice in a
+// row with no more input read (a connection busy with the other end's
+// calls keeps its loop); between calls nobody reads, and a message the
+// other end sends then (a call, a ping) waits for the next call or at
+// most 5 ms, when a timer restarts the read loop. A caller whose context
+// can end waits for the read loop, restarting it if need be: gorilla
+// cannot cut a read short without breaking the connection. A call from
+// the other end that a caller reads runs on a goroutine of its own.
+//
 // # Slow consumers
 //
 // A connection whose other end stops reading is never buffered for:
@@ -79,7 +93,8 @@
 // [ErrKeepaliveTimeout], and every call waiting on it fails with
 // [rpc.ErrConnectionLost]. While the peer stops reading on purpose (all its
 // handler slots are busy: backpressure) the silence does not count on that
-// side. A server connection at rest costs one goroutine, its read loop.
+// side. A server connection at rest costs one goroutine, its read loop
+// (none for the few milliseconds it may be left to callers).
 //
 // Write coalescing: when several goroutines send on one connection at once
 // (many calls in flight, many handlers answering), their frames are
@@ -88,9 +103,9 @@
 // of the burst writes out. A lone sender writes at once. To gather a burst
 // the last sender may yield the processor briefly (runtime.Gosched) before
 // writing; if the scheduler is so saturated that this takes long, yielding
-// pauses for a while. Likewise the read loop yields once after delivering
-// messages, before it reads the socket again, so that the goroutine a
-// message woke runs first.
+// pauses for a while. Likewise the read loop, after a delivery that woke
+// a goroutine (a caller handed its answer, a handler started), yields once
+// before it reads the socket again, so that that goroutine runs first.
 //
 // How a connection ended, as [rpc.Peer.Err] reports it (always wrapping
 // [rpc.ErrConnectionLost], except after this end's own Close):
