@@ -16,13 +16,12 @@ import (
 // started per message. x-raw is the time per round trip over the plain
 // echo's, in the same run.
 //
-// The first is the floor of any peer over gorilla whose calls can be
-// cancelled and which accepts calls from the other end at any time: its
-// connection must always be read by a goroutine other than a caller's (a
-// caller blocked in a read could not be cancelled, as gorilla cannot
-// interrupt a read without breaking the connection), so each answer
-// crosses one hand-off. BenchmarkRoundTrip's 1-in-flight ratios are to be
-// read against it.
+// The first is the floor of a call that can be cancelled, over gorilla:
+// a caller blocked in a read could not be cancelled, as gorilla cannot
+// interrupt a read without breaking the connection, so its answer is read
+// by another goroutine and crosses one hand-off. BenchmarkRoundTrip's
+// "echo.cancellable" ratios are to be read against it; its other calls
+// cannot be cancelled, and their callers read their own answers.
 func BenchmarkHandoffFloor(b *testing.B) {
 	raw := startRawEcho(b)
 	size := 129
