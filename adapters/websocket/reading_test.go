@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleyrpc/parley/adapters/websocket"
+	"github.com/parleyrpc/parley/codec"
 	"github.com/parleyrpc/parley/rpc"
 )
 
@@ -28,16 +29,24 @@ func callBG(t testing.TB, p *rpc.Peer, method string, params, result any) error 
 	}
 }
 
+// connectedPair dials a new server with codec c (nil: the default), both
+// ends serving the test routers, and returns the client's peer and the
+// server's.
+func connectedPair(t *testing.T, c codec.Codec) (client, server *rpc.Peer) {
+	t.Helper()
+	var peers rpc.PeerSet
+	ts := startServer(t, &websocket.ServerOptions{Handler: serverRouter(t), Peers: &peers})
+	client = dial(t, ts.url, &websocket.DialOptions{Codec: c, PeerOptions: []rpc.Option{rpc.WithHandler(clientRouter(t))}})
+	return client, onlyPeer(t, &peers)
+}
+
 // Sequential calls whose context cannot end read their answers
 // themselves, in both directions, with each codec; calls from the other
 // end are still served between them.
 func TestCallerReadsItsAnswer(t *testing.T) {
 	for _, c := range codecs {
 		t.Run(c.Name(), func(t *testing.T) {
-			var peers rpc.PeerSet
-			ts := startServer(t, &websocket.ServerOptions{Handler: serverRouter(t), Peers: &peers})
-			client := dial(t, ts.url, &websocket.DialOptions{Codec: c, PeerOptions: []rpc.Option{rpc.WithHandler(clientRouter(t))}})
-			server := onlyPeer(t, &peers)
+			client, server := connectedPair(t, c)
 
 			for _, dir := range []struct {
 				name   string
@@ -70,10 +79,7 @@ func TestCallerReadsItsAnswer(t *testing.T) {
 // Between calls nobody reads the connection; a message from the other end
 // then still arrives, the read loop resuming by itself.
 func TestMessagesBetweenCallsAreRead(t *testing.T) {
-	var peers rpc.PeerSet
-	ts := startServer(t, &websocket.ServerOptions{Handler: serverRouter(t), Peers: &peers})
-	client := dial(t, ts.url, &websocket.DialOptions{PeerOptions: []rpc.Option{rpc.WithHandler(clientRouter(t))}})
-	server := onlyPeer(t, &peers)
+	client, server := connectedPair(t, nil)
 	ctx := testCtx(t)
 	for i := range 20 {
 		// The client's call leaves its connection unread; the server's
@@ -197,10 +203,7 @@ func TestCallerDoesNotRunHandlers(t *testing.T) {
 func TestMixedReaders(t *testing.T) {
 	for _, c := range codecs {
 		t.Run(c.Name(), func(t *testing.T) {
-			var peers rpc.PeerSet
-			ts := startServer(t, &websocket.ServerOptions{Handler: serverRouter(t), Peers: &peers})
-			client := dial(t, ts.url, &websocket.DialOptions{Codec: c, PeerOptions: []rpc.Option{rpc.WithHandler(clientRouter(t))}})
-			server := onlyPeer(t, &peers)
+			client, server := connectedPair(t, c)
 			ctx := testCtx(t)
 			var wg sync.WaitGroup
 			errs := make(chan error, 64)
