@@ -67,8 +67,10 @@ func linkSettings(ping, write time.Duration) link {
 
 // conn is the [rpc.Transport] over one gorilla connection.
 //
-// Reads: one goroutine (started by Start) reads whole messages and hands
-// each to the peer; pongs and pings are handled there too, by gorilla.
+// Reads: one goroutine at a time reads whole messages and hands each to
+// the peer, pongs and pings being handled there too, by gorilla: the read
+// loop started by Start, or a caller reading its own answer (see
+// reading.go).
 // Writes: from the sender's goroutine, under a lock that is a 1-buffered
 // channel so that waiting for it honours the sender's context; gorilla
 // allows one writer at a time. Keepalive: a timer, no goroutine of its own.
