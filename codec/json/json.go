@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/parleyrpc/parley/codec"
 )
@@ -45,8 +44,15 @@ func (Codec) Binary() bool { return false }
 // Marshal encodes v with encoding/json.
 func (Codec) Marshal(v any) ([]byte, error) { return stdjson.Marshal(v) }
 
-// Unmarshal decodes data into v with encoding/json.
-func (Codec) Unmarshal(data []byte, v any) error { return stdjson.Unmarshal(data, v) }
+// Unmarshal decodes data into v as encoding/json's Unmarshal does, with
+// the same results and errors. The common shapes of params and results
+// are decoded without it, two to three times faster (see unmarshal.go).
+func (Codec) Unmarshal(data []byte, v any) error {
+	if fastUnmarshal(data, v) {
+		return nil
+	}
+	return stdjson.Unmarshal(data, v)
+}
 
 // encoder is a reusable encoding/json Encoder writing into its own buffer.
 type encoder struct {
@@ -298,16 +304,4 @@ func number(tok []byte) codec.ID {
 		n = -n
 	}
 	return codec.Int(n)
-}
-
-// unquote returns the string a JSON string token spells.
-func unquote(tok []byte) string {
-	inner := tok[1 : len(tok)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner)
-	}
-	// Escapes, or invalid UTF-8, which encoding/json turns into U+FFFD.
-	var s string
-	_ = stdjson.Unmarshal(tok, &s) // the token is valid: valid said so
-	return s
 }

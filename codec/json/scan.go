@@ -1,7 +1,7 @@
 package json
 
-// scanner walks JSON that encoding/json has already validated, so it only
-// has to find where each value ends, never to diagnose errors.
+// scanner walks JSON that valid has already checked, so it only has to
+// find where each value ends, never to diagnose errors.
 type scanner struct {
 	data []byte
 	pos  int
