@@ -68,6 +68,14 @@ func decoderFor(t reflect.Type) decodeFunc {
 	if f, ok := decoders.Load(t); ok {
 		return f.(decodeFunc)
 	}
+	return newDecoder(t)
+}
+
+// newDecoder builds and caches the decodeFunc of t. It is kept out of
+// decoderFor, whose frame every decoding pays for.
+//
+//go:noinline
+func newDecoder(t reflect.Type) decodeFunc {
 	var f decodeFunc
 	if supported(t, map[reflect.Type]bool{}) {
 		f = (&compiler{cells: map[reflect.Type]*decodeFunc{}}).compile(t)

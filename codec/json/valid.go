@@ -12,7 +12,11 @@ const maxDepth = 10000
 // several times faster, and allocates nothing.
 func valid(data []byte) bool {
 	// inObject has bit d set when the container at depth d is an object.
-	var inObject [maxDepth/64 + 1]uint64
+	// It starts small, on the stack (a big frame costs every caller on a
+	// goroutine whose stack must grow to hold it), and grows on the heap
+	// for deeply nested input.
+	var small [2]uint64
+	inObject := small[:]
 	depth := 0
 	i := skipWS(data, 0)
 	for {
@@ -26,6 +30,9 @@ func valid(data []byte) bool {
 				return false
 			}
 			depth++
+			if depth/64 == len(inObject) {
+				inObject = append(inObject, 0)
+			}
 			if c == '{' {
 				inObject[depth/64] |= 1 << (depth % 64)
 			} else {
