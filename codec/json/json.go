@@ -6,11 +6,14 @@
 //
 //	{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}
 //
-// and read with a scanner that validates the whole message with
-// encoding/json and then takes params, result and error data as sub-slices
-// of the input, so that decoding an envelope costs no allocation beyond the
-// method name. Params and results are encoded and decoded with
-// encoding/json when a handler or caller names their Go type.
+// and read with a scanner that validates the whole message by
+// encoding/json's rules and then takes params, result and error data as
+// sub-slices of the input, so that decoding an envelope costs no
+// allocation beyond the method name. When a handler or caller names their
+// Go type, params and results are encoded with encoding/json and decoded
+// with its semantics: the common shapes (numbers, strings, slices, maps,
+// plain structs...) by the codec itself, faster, and any other type by
+// encoding/json.
 //
 // Unknown members of a message are ignored; a repeated envelope member
 // makes the message invalid (-32600), since encoding/json and other
