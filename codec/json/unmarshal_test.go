@@ -128,6 +128,8 @@ var unmarshalTargets = []func() any{
 		return &shape{Name: "old", Tags: []string{"t1", "t2", "t3"}, Points: []point{{X: 9, Y: 9}},
 			Corner: &point{Y: 5}, Attrs: map[string]any{"old": true}, Pair: [2]int{5, 5}, hidden: 3}
 	},
+	func() any { return &shape{Extra: &point{X: 3}, Children: []*shape{{Name: "kept"}}} },
+	func() any { n := 1; var x any = &n; return &x },
 	func() any { return new(*shape) },
 	func() any { return new([]point) },
 	func() any { s := []point{{X: 7, Y: 7}, {X: 8, Y: 8}}; return &s },
