@@ -104,6 +104,9 @@ type conn struct {
 	// pending: more input came in with the message being delivered; read
 	// loop only (see InputPending).
 	pending bool
+	// messages counts the data messages gorilla returned, made-up ones
+	// included (see interrupt.go); whoever reads owns it.
+	messages uint64
 
 	// Who reads (see reading.go): readState is readLoop, readCaller,
 	// readNone or readEnded; idle is the peer's word that the delivery in

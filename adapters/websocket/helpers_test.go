@@ -84,20 +84,25 @@ func serverRouter(t testing.TB) *rpc.Router {
 		n, err := rpc.Call[int](ctx, rpc.PeerFromContext(ctx), "mul", p)
 		return n + 1, err
 	}))
-	mustRegister(t, r, "sleep", rpc.Func(func(ctx context.Context, p struct{ Ms int }) (string, error) {
-		select {
-		case <-time.After(time.Duration(p.Ms) * time.Millisecond):
-			return "slept", nil
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-	}))
+	mustRegister(t, r, "sleep", sleep)
 	return r
 }
+
+// sleep answers after Ms milliseconds, or fails when its call is
+// cancelled.
+var sleep = rpc.Func(func(ctx context.Context, p struct{ Ms int }) (string, error) {
+	select {
+	case <-time.After(time.Duration(p.Ms) * time.Millisecond):
+		return "slept", nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+})
 
 // clientRouter serves the methods the tests call on clients.
 func clientRouter(t testing.TB) *rpc.Router {
 	r := rpc.NewRouter()
+	mustRegister(t, r, "sleep", sleep)
 	mustRegister(t, r, "mul", rpc.Func(func(_ context.Context, p []int) (int, error) {
 		n := 1
 		for _, x := range p {

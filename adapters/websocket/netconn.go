@@ -42,6 +42,22 @@ type netConn struct {
 	// loop uses them to tell whether more input came in with a message.
 	reads    uint64
 	lastRead int
+
+	// Interrupting a reading caller (see interrupt.go). fr, synthLeft and
+	// synthetic belong to whoever reads; framed and server are set before
+	// reading starts.
+	framed    bool // made-up messages may be handed to gorilla
+	server    bool // the stream is a client's: its frames are masked
+	fr        frameTracker
+	synthLeft []byte // the rest of a made-up message, for the next Read
+	synthetic uint64 // the number of the last made-up message (frameTracker.messages)
+	intr      struct {
+		sync.Mutex
+		gen, armed   uint64    // arm's last number; the armed caller's, or 0
+		wanted       bool      // an interrupt is to be carried out
+		deadlineOurs bool      // the read deadline in force is an interrupt's
+		deadline     time.Time // the read deadline others set
+	}
 }
 
 // maxCorked bounds the bytes held back; past it a write goes out at once.
@@ -52,7 +68,15 @@ var corkBufs = sync.Pool{New: func() any {
 	return &b
 }}
 
-func newNetConn(c net.Conn) *netConn { return &netConn{Conn: c} }
+// newNetConn wraps c: the accepting end's connection (server), above any
+// TLS, or the dialing end's, whose stream starts with the handshake's HTTP
+// response and which the dialer marks framed once it knows that no TLS or
+// proxy exchange lies between it and gorilla.
+func newNetConn(c net.Conn, server bool) *netConn {
+	nc := &netConn{Conn: c, server: server, framed: server}
+	nc.fr.inHTTP = !server
+	return nc
+}
 
 // Read reads from the connection. After a message was delivered, it first
 // yields the processor: the goroutine the message woke (a handler, a
@@ -60,15 +84,32 @@ func newNetConn(c net.Conn) *netConn { return &netConn{Conn: c} }
 // read, which usually finds nothing and parks. That takes a system call
 // off the round trip; it happens only when gorilla's read buffer is
 // empty, not between messages that arrived together.
+//
+// It also carries out interrupts (see interrupt.go): a made-up message
+// instead of input, and the interrupt's deadline passing unreported.
 func (c *netConn) Read(p []byte) (int, error) {
 	if c.yieldNext {
 		c.yieldNext = false
 		runtime.Gosched()
 	}
-	n, err := c.Conn.Read(p)
-	c.reads++
-	c.lastRead = n
-	return n, err
+	for {
+		if len(c.synthLeft) == 0 && c.takeInterrupt() {
+			c.inject()
+		}
+		if len(c.synthLeft) > 0 {
+			n := copy(p, c.synthLeft)
+			c.synthLeft = c.synthLeft[n:]
+			return n, nil
+		}
+		n, err := c.Conn.Read(p)
+		c.reads++
+		c.lastRead = n
+		c.fr.feed(p[:n])
+		if n == 0 && err != nil && c.interruptedRead(err) {
+			continue
+		}
+		return n, err
+	}
 }
 
 // Write buffers p while corked, or sends what is buffered and p together.
@@ -124,7 +165,7 @@ func (c *netConn) SetWriteDeadline(t time.Time) error {
 // SetDeadline sets both deadlines, the write one through SetWriteDeadline's
 // record.
 func (c *netConn) SetDeadline(t time.Time) error {
-	if err := c.Conn.SetReadDeadline(t); err != nil {
+	if err := c.SetReadDeadline(t); err != nil {
 		return err
 	}
 	return c.SetWriteDeadline(t)
@@ -187,7 +228,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.nc = newNetConn(c)
+	h.nc = newNetConn(c, true)
 	return h.nc, brw, nil
 }
 
@@ -202,7 +243,7 @@ func wrapDial(f dialFunc, slot **netConn) dialFunc {
 		if err != nil {
 			return nil, err
 		}
-		nc := newNetConn(c)
+		nc := newNetConn(c, false)
 		*slot = nc
 		return nc, nil
 	}

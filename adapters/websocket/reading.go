@@ -71,10 +71,13 @@ func (t *conn) Idle() { t.idle.Store(true) }
 
 // ReadFor reads and delivers messages on the caller's goroutine until
 // done reports true, if nobody else is reading (see [rpc.CallerReader]).
-// A call whose context can end waits for the read loop instead, which it
-// restarts if need be: its read could not be cut short.
+// If ctx ends first, the netConn cuts the caller's read short (see
+// interrupt.go) and the read loop takes the reading back; where it cannot
+// (wss://, a proxy), a call whose context can end waits for the read loop
+// instead, which it restarts if need be.
 func (t *conn) ReadFor(ctx context.Context, done func() bool) bool {
-	if ctx.Done() != nil || t.nc == nil {
+	cancellable := ctx.Done() != nil
+	if t.nc == nil || cancellable && !t.nc.framed {
 		t.wakeReader()
 		return false
 	}
@@ -82,23 +85,47 @@ func (t *conn) ReadFor(ctx context.Context, done func() bool) bool {
 		return false
 	}
 	callerReads.Add(1)
+	var gen uint64
+	if cancellable {
+		gen = t.nc.arm()
+		stop := context.AfterFunc(ctx, func() { t.nc.interrupt(gen) })
+		defer stop()
+	}
 	if done() { // answered before we took over
+		t.disarm(gen)
 		t.pause()
 		return true
 	}
 	n := t.reader.Add(1)
 	for {
 		msg, err := t.next()
+		if err == errInterrupted || msg != nil && ctx.Err() != nil {
+			if msg != nil && !t.deliver(msg, n) {
+				t.disarm(gen)
+				return false // forked: the new read loop reads on
+			}
+			if ctx.Err() != nil {
+				// The caller gives up: the read loop reads on.
+				t.disarm(gen)
+				t.readState.Store(readLoop)
+				go t.readLoop(t.reader.Add(1))
+				return done()
+			}
+			continue
+		}
 		if msg == nil {
 			// The caller learns of the end from the peer, which the
 			// report fails every pending call to.
+			t.disarm(gen)
 			go t.finish(err)
 			return false
 		}
 		if !t.deliver(msg, n) {
+			t.disarm(gen)
 			return false // forked: the new read loop reads on
 		}
 		if done() {
+			t.disarm(gen)
 			if t.idle.Swap(false) && !t.pending {
 				t.pause()
 			} else {
@@ -112,6 +139,14 @@ func (t *conn) ReadFor(ctx context.Context, done func() bool) bool {
 	}
 }
 
+// disarm ends the interruptible reading of caller gen, if it had one,
+// before the reading passes on.
+func (t *conn) disarm(gen uint64) {
+	if gen != 0 {
+		t.nc.disarm(gen)
+	}
+}
+
 // readLoop delivers messages, as reading goroutine number n, until the
 // link ends or the reading passes to callers (see pause). If Fork is
 // called during a delivery, the loop returns after it, the new goroutine
@@ -120,6 +155,9 @@ func (t *conn) readLoop(n uint64) {
 	lastIdle := true
 	for {
 		msg, err := t.next()
+		if err == errInterrupted {
+			continue // made up to interrupt a caller that has left since
+		}
 		if msg == nil {
 			t.finish(err)
 			return
@@ -138,7 +176,9 @@ func (t *conn) readLoop(n uint64) {
 }
 
 // next reads the next message to deliver. A nil message means the link
-// has ended: err says why (nil if it is closing).
+// has ended, err saying why (nil if it is closing), or, with err
+// errInterrupted, that the netConn made the message up to interrupt a
+// reading caller.
 func (t *conn) next() ([]byte, error) {
 	var reads uint64
 	if t.nc != nil {
@@ -148,9 +188,13 @@ func (t *conn) next() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.messages++
 	msg, err := readMessage(r)
 	if err != nil {
 		return nil, err
+	}
+	if t.nc != nil && t.messages == t.nc.synthetic {
+		return nil, errInterrupted
 	}
 	t.pending = t.nc == nil || t.nc.reads == reads || t.nc.lastRead > len(msg)+frameSlack
 	if t.isDone() {

@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	gorilla "github.com/gorilla/websocket"
 
 	"github.com/parleyrpc/parley/adapters/websocket"
 	"github.com/parleyrpc/parley/codec"
@@ -40,9 +45,9 @@ func connectedPair(t *testing.T, c codec.Codec) (client, server *rpc.Peer) {
 	return client, onlyPeer(t, &peers)
 }
 
-// Sequential calls whose context cannot end read their answers
-// themselves, in both directions, with each codec; calls from the other
-// end are still served between them.
+// Sequential calls read their answers themselves, in both directions,
+// with each codec, whether their context can end or not; calls from the
+// other end are still served between them.
 func TestCallerReadsItsAnswer(t *testing.T) {
 	for _, c := range codecs {
 		t.Run(c.Name(), func(t *testing.T) {
@@ -52,11 +57,15 @@ func TestCallerReadsItsAnswer(t *testing.T) {
 				name   string
 				caller *rpc.Peer
 				method string
-			}{{"c2s", client, "add"}, {"s2c", server, "mul"}} {
+				ctx    context.Context
+			}{
+				{"c2s", client, "add", context.Background()}, {"s2c", server, "mul", context.Background()},
+				{"c2s with a deadline", client, "add", testCtx(t)}, {"s2c with a deadline", server, "mul", testCtx(t)},
+			} {
 				before := websocket.CallerReads()
 				for i := range 100 {
 					var got int
-					if err := callBG(t, dir.caller, dir.method, []int{i, 2}, &got); err != nil {
+					if err := dir.caller.Call(dir.ctx, dir.method, []int{i, 2}, &got); err != nil {
 						t.Fatalf("%s %d: %v", dir.name, i, err)
 					}
 					if want := map[string]int{"add": i + 2, "mul": 2 * i}[dir.method]; got != want {
@@ -148,6 +157,84 @@ func TestEndWhileCallersRead(t *testing.T) {
 			t.Fatalf("client ended with %v", err)
 		}
 	})
+}
+
+// A caller whose context ends while it reads, its answer still to come,
+// returns at once with the context's error; its read is cut short without
+// harm to the link, over which the next calls go through, read by their
+// callers again. Both directions, each codec, and over TLS, where the
+// server's connection is interrupted above TLS (a wss:// client's own
+// calls wait for its read loop: its netConn lies below TLS).
+func TestCancelWhileCallerReads(t *testing.T) {
+	type pair struct{ client, server *rpc.Peer }
+	pairs := map[string]func(t *testing.T) pair{
+		"json": func(t *testing.T) pair { c, s := connectedPair(t, nil); return pair{c, s} },
+		"cbor": func(t *testing.T) pair { c, s := connectedPair(t, codecs[1]); return pair{c, s} },
+		"tls": func(t *testing.T) pair {
+			var peers rpc.PeerSet
+			srv, err := websocket.NewServer(&websocket.ServerOptions{Handler: serverRouter(t), Peers: &peers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := httptest.NewTLSServer(srv)
+			t.Cleanup(func() { _ = srv.Close(); hs.Close() })
+			certs := hs.Client().Transport.(*http.Transport).TLSClientConfig
+			c := dial(t, "wss"+strings.TrimPrefix(hs.URL, "https"), &websocket.DialOptions{
+				Handler: clientRouter(t),
+				Dialer:  &gorilla.Dialer{TLSClientConfig: certs.Clone(), HandshakeTimeout: 5 * time.Second},
+			})
+			return pair{c, onlyPeer(t, &peers)}
+		},
+	}
+	for name, connect := range pairs {
+		t.Run(name, func(t *testing.T) {
+			p := connect(t)
+			for _, dir := range []struct {
+				name           string
+				caller, callee *rpc.Peer
+				method         string
+			}{{"c2s", p.client, p.server, "add"}, {"s2c", p.server, p.client, "mul"}} {
+				interrupted := 0
+				for i := range 10 {
+					// Two calls first, after which the read loop leaves the
+					// reading to the next caller.
+					for range 2 {
+						if err := dir.caller.Call(testCtx(t), dir.method, []int{i, 2}, nil); err != nil {
+							t.Fatal(err)
+						}
+					}
+					before := websocket.CallerReads()
+					ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+					start := time.Now()
+					err := dir.caller.Call(ctx, "sleep", struct{ Ms int }{10000}, nil)
+					cancel()
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Fatalf("%s %d: %v, want the deadline's error", dir.name, i, err)
+					}
+					if d := time.Since(start); d > 5*time.Second {
+						t.Fatalf("%s %d: returned after %v", dir.name, i, d)
+					}
+					if websocket.CallerReads() != before {
+						interrupted++ // it read, and its answer never came
+					}
+					var got int
+					if err := dir.caller.Call(testCtx(t), dir.method, []int{i, 3}, &got); err != nil {
+						t.Fatalf("%s %d: the next call: %v", dir.name, i, err)
+					}
+					if err := callBG(t, dir.callee, map[string]string{"add": "mul", "mul": "add"}[dir.method], []int{i, 3}, nil); err != nil {
+						t.Fatalf("%s %d: a call the other way: %v", dir.name, i, err)
+					}
+				}
+				// Over TLS the client's calls wait for the read loop. Else
+				// most callers read (all, unless the resume timer restarted
+				// the loop between calls on a loaded machine or under -race).
+				if want := 3; (name != "tls" || dir.name == "s2c") && interrupted < want {
+					t.Errorf("%s: %d of 10 callers were reading when their context ended, want %d or more", dir.name, interrupted, want)
+				}
+				t.Logf("%s: %d of 10 callers were reading when their context ended", dir.name, interrupted)
+			}
+		})
+	}
 }
 
 // A call from the other end that a caller reads runs on a goroutine of its
