@@ -56,10 +56,10 @@
 //
 // The same hand-off, the other way: a caller's answer is read by the
 // transport's reading goroutine and handed to the caller. Over a transport
-// that lets a waiting caller read for itself (a [CallerReader]: the
-// WebSocket adapter does, for calls whose context cannot end), the caller
-// reads its own answer when nobody else is reading; calls from the other
-// end that it reads meanwhile get goroutines of their own.
+// that lets a waiting caller read for itself (a [CallerReader], as the
+// WebSocket adapter is), the caller reads its own answer when nobody else
+// is reading; calls from the other end that it reads meanwhile get
+// goroutines of their own.
 //
 // A handler that only computes, quickly and without waiting, can be marked
 // [Inline]: it then always runs on the reading goroutine, over any

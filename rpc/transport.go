@@ -85,9 +85,11 @@ type CallerReader interface {
 	// stopped because done reported true. It returns false at once,
 	// having read nothing, when another goroutine is reading or when it
 	// cannot read for this caller (ctx could end while a read cannot be cut
-	// short, say); and false when the reading forks away from it or the
-	// link ends, which the transport reports through OnClose as ever. The
-	// peer calls it with the context of the call waiting.
+	// short, say); and false when the reading forks away from it, when ctx
+	// ends (the transport cuts the read short and reads on without the
+	// caller), or when the link ends, which the transport reports through
+	// OnClose as ever. The peer calls it with the context of the call
+	// waiting.
 	ReadFor(ctx context.Context, done func() bool) bool
 	// Idle tells the transport, from within OnMessage, that the message
 	// being delivered answered the last call the peer awaits: the

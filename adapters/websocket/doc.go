@@ -62,10 +62,21 @@
 // row with no more input read (a connection busy with the other end's
 // calls keeps its loop); between calls nobody reads, and a message the
 // other end sends then (a call, a ping) waits for the next call or at
-// most 5 ms, when a timer restarts the read loop. A caller whose context
-// can end waits for the read loop, restarting it if need be: gorilla
-// cannot cut a read short without breaking the connection. A call from
-// the other end that a caller reads runs on a goroutine of its own.
+// most 5 ms, when a timer restarts the read loop. A call from the other
+// end that a caller reads runs on a goroutine of its own.
+//
+// A caller whose context can end reads too. gorilla cannot cut a read
+// short without breaking the connection, so the connection under it does:
+// when the context ends, it wakes the blocked read with a deadline and,
+// at the next frame boundary, hands gorilla an empty message of its own,
+// which the transport drops; the caller returns and the read loop reads
+// on. A caller whose context ends while a message is half received
+// returns once that message is in (or the keepalive declares the link
+// dead). Where the connection under gorilla does not carry the frames
+// themselves (a wss:// client, whose TLS lies above it; a dial through an
+// HTTP proxy), a caller whose context can end waits for the read loop
+// instead, restarting it if need be. The accepting side always can, TLS
+// or not.
 //
 // # Slow consumers
 //

@@ -16,12 +16,12 @@ import (
 // started per message. x-raw is the time per round trip over the plain
 // echo's, in the same run.
 //
-// The first is the floor of a call that can be cancelled, over gorilla:
-// a caller blocked in a read could not be cancelled, as gorilla cannot
-// interrupt a read without breaking the connection, so its answer is read
-// by another goroutine and crosses one hand-off. BenchmarkRoundTrip's
-// "echo.cancellable" ratios are to be read against it; its other calls
-// cannot be cancelled, and their callers read their own answers.
+// The first is the floor of a call whose answer a reading goroutine hands
+// over: a call from a wss:// client or through an HTTP proxy whose context
+// can end (the netConn lies below TLS or past the proxy's exchange, so the
+// caller's read could not be cut short; see interrupt.go), or one made
+// while another goroutine reads. The calls of BenchmarkRoundTrip read
+// their own answers, cancellable ones included.
 func BenchmarkHandoffFloor(b *testing.B) {
 	raw := startRawEcho(b)
 	size := 129
