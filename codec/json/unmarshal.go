@@ -9,9 +9,10 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/parleyrpc/parley/internal/jsonstr"
 )
 
 // Unmarshal's fast path.
@@ -725,67 +726,6 @@ func unquote(tok []byte) string {
 	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return string(inner)
 	}
-	b := make([]byte, 0, len(inner)+utf8.UTFMax)
-	for i := 0; i < len(inner); {
-		c := inner[i]
-		switch {
-		case c == '\\':
-			i++
-			switch e := inner[i]; e {
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				r := hex4(inner[i+1:])
-				i += 5
-				if utf16.IsSurrogate(r) {
-					if i+6 <= len(inner) && inner[i] == '\\' && inner[i+1] == 'u' {
-						if pair := utf16.DecodeRune(r, hex4(inner[i+2:])); pair != unicode.ReplacementChar {
-							b = utf8.AppendRune(b, pair)
-							i += 6
-							continue
-						}
-					}
-					r = unicode.ReplacementChar
-				}
-				b = utf8.AppendRune(b, r)
-				continue
-			default: // '"', '\\', '/'
-				b = append(b, e)
-			}
-			i++
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
-		default:
-			r, n := utf8.DecodeRune(inner[i:])
-			b = utf8.AppendRune(b, r) // U+FFFD for an invalid byte
-			i += n
-		}
-	}
+	b, _ := jsonstr.AppendUnquoted(make([]byte, 0, len(inner)+utf8.UTFMax), asString(tok))
 	return string(b)
-}
-
-// hex4 reads the four hex digits at the start of h.
-func hex4(h []byte) rune {
-	var r rune
-	for _, c := range h[:4] {
-		switch {
-		case c <= '9':
-			c -= '0'
-		case c >= 'a':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
 }
