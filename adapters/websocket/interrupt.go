@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"time"
+
+	"github.com/parleyrpc/parley/internal/wsframe"
 )
 
 // Interrupting a caller's read.
@@ -44,11 +46,9 @@ var (
 // the client side the stream starts with the HTTP response to the
 // handshake, which it skips up to the blank line ending its header.
 type frameTracker struct {
-	inHTTP  bool // still in the handshake's HTTP response
-	crlf    int  // bytes of "\r\n\r\n" matched at the end of what was seen
-	hdr     [14]byte
-	hdrLen  int    // header bytes seen of the frame in progress
-	payload uint64 // payload bytes still to come of the frame in progress
+	inHTTP bool // still in the handshake's HTTP response
+	crlf   int  // bytes of "\r\n\r\n" matched at the end of what was seen
+	frames wsframe.Follower
 	// fragmented: the last data frame had no FIN, so more of its message
 	// is to come.
 	fragmented bool
@@ -60,89 +60,43 @@ type frameTracker struct {
 // atBoundary reports whether the stream seen so far ends between two
 // messages.
 func (f *frameTracker) atBoundary() bool {
-	return !f.inHTTP && f.hdrLen == 0 && f.payload == 0 && !f.fragmented
+	return !f.inHTTP && f.frames.Between() && !f.fragmented
 }
 
 // feed follows p, the next bytes of the stream.
 func (f *frameTracker) feed(p []byte) {
-	for len(p) > 0 {
-		switch {
-		case f.inHTTP:
-			const end = "\r\n\r\n"
-			for i, c := range p {
-				switch {
-				case c == end[f.crlf]:
-					f.crlf++
-				case c == '\r':
-					f.crlf = 1
-				default:
-					f.crlf = 0
-				}
-				if f.crlf == len(end) {
-					f.inHTTP = false
-					p = p[i+1:]
-					break
-				}
+	if f.inHTTP {
+		const end = "\r\n\r\n"
+		for i, c := range p {
+			switch {
+			case c == end[f.crlf]:
+				f.crlf++
+			case c == '\r':
+				f.crlf = 1
+			default:
+				f.crlf = 0
 			}
-			if f.inHTTP {
-				return
-			}
-		case f.payload > 0:
-			n := uint64(len(p))
-			if n > f.payload {
-				n = f.payload
-			}
-			f.payload -= n
-			p = p[n:]
-		default:
-			f.hdr[f.hdrLen] = p[0]
-			f.hdrLen++
-			p = p[1:]
-			if f.hdrLen >= 2 && f.hdrLen == f.headerSize() {
-				f.endHeader()
+			if f.crlf == len(end) {
+				f.inHTTP = false
+				p = p[i+1:]
+				break
 			}
 		}
-	}
-}
-
-// headerSize is the size of the frame header whose first two bytes are
-// in hdr.
-func (f *frameTracker) headerSize() int {
-	n := 2
-	switch f.hdr[1] & 0x7f {
-	case 126:
-		n += 2
-	case 127:
-		n += 8
-	}
-	if f.hdr[1]&0x80 != 0 {
-		n += 4 // masking key
-	}
-	return n
-}
-
-// endHeader takes in a whole frame header.
-func (f *frameTracker) endHeader() {
-	var size uint64
-	switch n := f.hdr[1] & 0x7f; n {
-	case 126:
-		size = uint64(f.hdr[2])<<8 | uint64(f.hdr[3])
-	case 127:
-		for _, b := range f.hdr[2:10] {
-			size = size<<8 | uint64(b)
+		if f.inHTTP {
+			return
 		}
-	default:
-		size = uint64(n)
 	}
-	if opcode := f.hdr[0] & 0x0f; opcode < 0x8 { // a data frame, not a control one
-		fin := f.hdr[0]&0x80 != 0
-		f.fragmented = !fin
-		if fin {
+	_ = f.frames.Feed(p, f.header)
+}
+
+func (f *frameTracker) header(h wsframe.Header) error {
+	if !h.Control() {
+		f.fragmented = !h.Fin
+		if h.Fin {
 			f.messages++
 		}
 	}
-	f.hdrLen = 0
-	f.payload = size
+	return nil
 }
 
 // arm makes the reading caller interruptible: it returns the number that
