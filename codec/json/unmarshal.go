@@ -451,23 +451,13 @@ func (s *scanner) anyValue() (any, bool) {
 	case '"':
 		return unquote(s.stringToken()), true
 	case '[':
-		s.pos++
 		a := make([]any, 0)
-		s.skipSpace()
-		if s.data[s.pos] == ']' {
-			s.pos++
-			return a, true
-		}
-		for {
+		n := s.elements(func(int) bool {
 			x, ok := s.anyValue()
-			if !ok {
-				return nil, false
-			}
 			a = append(a, x)
-			if !s.more(']') {
-				return a, true
-			}
-		}
+			return ok
+		})
+		return a, n >= 0
 	case '{':
 		m := make(map[string]any)
 		return m, s.members(m)
@@ -543,6 +533,27 @@ func pointerDecoder(elem decodeFunc) decodeFunc {
 	}
 }
 
+// elements walks the array at s.pos, whose '[' the caller has checked,
+// calling each with every element's index, s.pos at the element, to
+// decode or skip it. It returns the number of elements, or -1 if each
+// gave up.
+func (s *scanner) elements(each func(i int) bool) int {
+	s.pos++
+	s.skipSpace()
+	if s.data[s.pos] == ']' {
+		s.pos++
+		return 0
+	}
+	for i := 0; ; i++ {
+		if !each(i) {
+			return -1
+		}
+		if !s.more(']') {
+			return i + 1
+		}
+	}
+}
+
 // sliceDecoder decodes an array into a slice as encoding/json does: into
 // the elements already there, growing the slice one element at a time.
 func sliceDecoder(elem decodeFunc) decodeFunc {
@@ -554,33 +565,22 @@ func sliceDecoder(elem decodeFunc) decodeFunc {
 		if s.data[s.pos] != '[' {
 			return false
 		}
-		s.pos++
-		s.skipSpace()
-		i := 0
-		if s.data[s.pos] == ']' {
-			s.pos++
-		} else {
-			for {
-				if i >= v.Cap() {
-					v.Grow(1)
-				}
-				if i >= v.Len() {
-					v.SetLen(i + 1)
-				}
-				if !elem(s, v.Index(i)) {
-					return false
-				}
-				i++
-				if !s.more(']') {
-					break
-				}
+		n := s.elements(func(i int) bool {
+			if i >= v.Cap() {
+				v.Grow(1)
 			}
-		}
-		if i < v.Len() {
-			v.SetLen(i)
-		}
-		if i == 0 {
+			if i >= v.Len() {
+				v.SetLen(i + 1)
+			}
+			return elem(s, v.Index(i))
+		})
+		switch {
+		case n < 0:
+			return false
+		case n == 0:
 			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		case n < v.Len():
+			v.SetLen(n)
 		}
 		return true
 	}
@@ -596,27 +596,17 @@ func arrayDecoder(elem decodeFunc) decodeFunc {
 		if s.data[s.pos] != '[' {
 			return false
 		}
-		s.pos++
-		s.skipSpace()
-		i := 0
-		if s.data[s.pos] == ']' {
-			s.pos++
-		} else {
-			for {
-				if i < v.Len() {
-					if !elem(s, v.Index(i)) {
-						return false
-					}
-				} else {
-					s.skipValue()
-				}
-				i++
-				if !s.more(']') {
-					break
-				}
+		n := s.elements(func(i int) bool {
+			if i >= v.Len() {
+				s.skipValue()
+				return true
 			}
+			return elem(s, v.Index(i))
+		})
+		if n < 0 {
+			return false
 		}
-		for ; i < v.Len(); i++ {
+		for i := n; i < v.Len(); i++ {
 			v.Index(i).SetZero()
 		}
 		return true
