@@ -99,32 +99,19 @@ func (t *conn) ReadFor(ctx context.Context, done func() bool) bool {
 	n := t.reader.Add(1)
 	for {
 		msg, err := t.next()
-		if err == errInterrupted || msg != nil && ctx.Err() != nil {
-			if msg != nil && !t.deliver(msg, n) {
-				t.disarm(gen)
-				return false // forked: the new read loop reads on
-			}
-			if ctx.Err() != nil {
-				// The caller gives up: the read loop reads on.
-				t.disarm(gen)
-				t.readState.Store(readLoop)
-				go t.readLoop(t.reader.Add(1))
-				return done()
-			}
-			continue
-		}
-		if msg == nil {
+		switch {
+		case err == errInterrupted:
+			// Made up by an interrupt: ours, or a caller's before us.
+		case msg == nil:
 			// The caller learns of the end from the peer, which the
 			// report fails every pending call to.
 			t.disarm(gen)
 			go t.finish(err)
 			return false
-		}
-		if !t.deliver(msg, n) {
+		case !t.deliver(msg, n):
 			t.disarm(gen)
 			return false // forked: the new read loop reads on
-		}
-		if done() {
+		case done():
 			t.disarm(gen)
 			if t.idle.Swap(false) && !t.pending {
 				t.pause()
@@ -134,6 +121,14 @@ func (t *conn) ReadFor(ctx context.Context, done func() bool) bool {
 				go t.readLoop(t.reader.Add(1))
 			}
 			return true
+		}
+		if ctx.Err() != nil {
+			// The caller gives up; the read loop reads on.
+			t.disarm(gen)
+			t.idle.Store(false)
+			t.readState.Store(readLoop)
+			go t.readLoop(t.reader.Add(1))
+			return false
 		}
 		t.yieldIfWoken()
 	}
