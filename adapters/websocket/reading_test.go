@@ -138,25 +138,37 @@ func TestEndWhileCallersRead(t *testing.T) {
 			t.Fatalf("client ended with %v, want ErrConnectionLost", err)
 		}
 	})
-	t.Run("drop during a read", func(t *testing.T) {
-		ts := startServer(t, &websocket.ServerOptions{Handler: serverRouter(t)})
-		px := newProxy(t, ts.http.Listener.Addr().String())
-		client := dial(t, px.url(), nil)
-		if err := callBG(t, client, "add", []int{1, 2}, nil); err != nil {
-			t.Fatal(err)
+	for _, cancellable := range []bool{false, true} {
+		name := "drop during a read"
+		if cancellable {
+			name += ", the caller's context able to end"
 		}
-		before := websocket.CallerReads()
-		done := make(chan error, 1)
-		go func() { done <- callBG(t, client, "sleep", struct{ Ms int }{5000}, nil) }()
-		waitFor(t, "the caller to read", func() bool { return websocket.CallerReads() > before })
-		px.kill()
-		if err := <-done; !errors.Is(err, rpc.ErrConnectionLost) {
-			t.Fatalf("call in flight: %v, want ErrConnectionLost", err)
-		}
-		if err := waitEnd(t, client); !errors.Is(err, rpc.ErrConnectionLost) {
-			t.Fatalf("client ended with %v", err)
-		}
-	})
+		t.Run(name, func(t *testing.T) {
+			ts := startServer(t, &websocket.ServerOptions{Handler: serverRouter(t)})
+			px := newProxy(t, ts.http.Listener.Addr().String())
+			client := dial(t, px.url(), nil)
+			if err := callBG(t, client, "add", []int{1, 2}, nil); err != nil {
+				t.Fatal(err)
+			}
+			before := websocket.CallerReads()
+			done := make(chan error, 1)
+			go func() {
+				if cancellable {
+					done <- client.Call(testCtx(t), "sleep", struct{ Ms int }{5000}, nil)
+					return
+				}
+				done <- callBG(t, client, "sleep", struct{ Ms int }{5000}, nil)
+			}()
+			waitFor(t, "the caller to read", func() bool { return websocket.CallerReads() > before })
+			px.kill()
+			if err := <-done; !errors.Is(err, rpc.ErrConnectionLost) {
+				t.Fatalf("call in flight: %v, want ErrConnectionLost", err)
+			}
+			if err := waitEnd(t, client); !errors.Is(err, rpc.ErrConnectionLost) {
+				t.Fatalf("client ended with %v", err)
+			}
+		})
+	}
 }
 
 // A caller whose context ends while it reads, its answer still to come,
