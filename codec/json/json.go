@@ -70,9 +70,14 @@ var encoders = sync.Pool{New: func() any {
 	return e
 }}
 
-// AppendValue appends the JSON encoding of v to dst. Unlike Marshal it
-// makes no allocation of its own once warmed up.
+// AppendValue appends the JSON encoding of v to dst, as encoding/json
+// writes it with HTML escaping off. Unlike Marshal it makes no allocation
+// of its own once warmed up; the common shapes are written without
+// encoding/json (see marshal.go).
 func (Codec) AppendValue(dst []byte, v any) ([]byte, error) {
+	if out, ok := fastAppend(dst, v); ok {
+		return out, nil
+	}
 	e := encoders.Get().(*encoder)
 	defer encoders.Put(e)
 	e.buf.Reset()
