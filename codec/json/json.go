@@ -9,11 +9,10 @@
 // and read with a scanner that validates the whole message by
 // encoding/json's rules and then takes params, result and error data as
 // sub-slices of the input, so that decoding an envelope costs no
-// allocation beyond the method name. When a handler or caller names their
-// Go type, params and results are encoded with encoding/json and decoded
-// with its semantics: the common shapes (numbers, strings, slices, maps,
-// plain structs...) by the codec itself, faster, and any other type by
-// encoding/json.
+// allocation beyond the method name. Params and results are encoded and
+// decoded as encoding/json does: the common shapes (numbers, strings,
+// slices, maps, plain structs...) by the codec itself, faster, and any
+// other type by encoding/json.
 //
 // Unknown members of a message are ignored; a repeated envelope member
 // makes the message invalid (-32600), since encoding/json and other
