@@ -20,15 +20,16 @@ import (
 // ends on a frame boundary outside any fragmented message, it answers the
 // Read with an empty binary message of its own instead of an error. gorilla
 // reads that message as the next one; the conn knows it by its number and
-// drops it (conn.next), and the caller gives the reading back. The
-// deadline the conn itself set (Close's, the teardown's) is kept aside and
-// restored.
+// drops it (conn.next), and the caller gives the reading back. A read
+// deadline set otherwise (Close's, the teardown's) is kept aside while an
+// interrupt's is in force, and restored; a timeout reaches gorilla only
+// once that deadline has passed.
 //
 // The netConn must lie directly under gorilla, with nothing between them
 // that frames the bytes: so not under a TLS client (wss://), nor after an
 // HTTP proxy's CONNECT exchange, which the tracker does not follow. Then
-// framed is false and a caller whose context can end waits for the read
-// loop, as before.
+// framed is false, and a caller whose context can end waits for the read
+// loop to hand its answer over.
 
 // errInterrupted is what conn.next reports for the message the netConn
 // made up to interrupt a reading caller.
