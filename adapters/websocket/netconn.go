@@ -31,8 +31,8 @@ type netConn struct {
 	// not wait for that.
 	hasBuf atomic.Bool
 
-	// yieldNext asks the next Read to yield first. The read loop sets it
-	// after delivering a message; only the read loop reads.
+	// yieldNext asks the next Read to yield first. Whoever reads sets it
+	// after delivering a message that woke a goroutine; one reads at a time.
 	yieldNext bool
 	// wdl is the write deadline in force, as UnixNano (0: none); see
 	// SetWriteDeadline.
