@@ -72,7 +72,7 @@ func (p *Peer) runHere() bool {
 }
 
 // serveHere runs a call's handler on the reading goroutine, and answers.
-func (p *Peer) serveHere(ctx context.Context, cancel context.CancelFunc, req *Request) {
+func (p *Peer) serveHere(call *servedCall) {
 	r := &p.run
 	r.mu.Lock()
 	r.seq++
@@ -86,7 +86,7 @@ func (p *Peer) serveHere(ctx context.Context, cancel context.CancelFunc, req *Re
 		watchdog.add(p)
 	}
 
-	p.serve(ctx, cancel, req, nil)
+	p.serve(call, nil)
 
 	r.mu.Lock()
 	if r.running && r.seq == seq { // else the reading was forked away

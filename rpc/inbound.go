@@ -113,40 +113,39 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 			return
 		}
 		here := b == nil && p.runHere()
-		parent := p.ctx
+		call := &servedCall{req: Request{Method: m.Method, ID: m.ID, params: m.Params, peer: p}}
+		call.ctx.Context = p.ctx
 		if here {
-			parent = p.runCtx
+			call.ctx.Context = p.runCtx
 		}
-		ctx, cancel := context.WithCancel(parent)
 		p.mu.Lock()
 		_, dup := p.serving[m.ID]
 		if !dup {
-			p.serving[m.ID] = cancel
+			p.serving[m.ID] = &call.ctx
 		}
 		p.mu.Unlock()
 		b.add()
 		if dup {
 			// Two calls under one id could not be told apart, by the
 			// caller nor by $/cancelRequest: refuse the second.
-			cancel()
 			<-p.handlers
 			p.answer(b, m.ID, nil, &Error{Code: CodeInvalidRequest,
 				Message: "invalid request: id " + m.ID.String() + " is in use by a call still in progress"})
 			return
 		}
-		req := &Request{Method: m.Method, ID: m.ID, params: m.Params, peer: p}
 		if here {
-			p.serveHere(ctx, cancel, req)
+			p.serveHere(call)
 			return
 		}
-		go p.serve(ctx, cancel, req, b)
+		go p.serve(call, b)
 	}
 }
 
 // serve runs a call's handler and answers it.
-func (p *Peer) serve(ctx context.Context, cancel context.CancelFunc, req *Request, b *inBatch) {
-	result, err := p.handle(ctx, req)
-	cancel()
+func (p *Peer) serve(call *servedCall, b *inBatch) {
+	req := &call.req
+	result, err := p.handle(&call.ctx, req)
+	call.ctx.cancel(context.Canceled)
 	p.mu.Lock()
 	delete(p.serving, req.ID)
 	p.mu.Unlock()
@@ -190,10 +189,10 @@ func (p *Peer) cancelServing(m *codec.Message) {
 		return
 	}
 	p.mu.Lock()
-	cancel := p.serving[id]
+	call := p.serving[id]
 	p.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if call != nil {
+		call.cancel(context.Canceled)
 	}
 }
 

@@ -57,10 +57,10 @@ type Peer struct {
 	// mu guards the in-flight state below; it is never held across I/O or
 	// user code.
 	mu      sync.Mutex
-	pending map[int64]*pendingCall          // our calls awaiting an answer
-	serving map[codec.ID]context.CancelFunc // their calls being handled
-	err     error                           // why the peer ended; set once
-	quit    chan struct{}                   // closed when the peer starts ending
+	pending map[int64]*pendingCall // our calls awaiting an answer
+	serving map[codec.ID]*callCtx  // their calls being handled
+	err     error                  // why the peer ended; set once
+	quit    chan struct{}          // closed when the peer starts ending
 
 	done chan struct{} // closed when the transport has reported its end
 }
@@ -86,7 +86,7 @@ func NewPeer(t Transport, opts ...Option) (*Peer, error) {
 		handlers:       make(chan struct{}, cfg.maxConcurrency),
 		sendSlots:      make(chan struct{}, cfg.sendQueue),
 		pending:        make(map[int64]*pendingCall),
-		serving:        make(map[codec.ID]context.CancelFunc),
+		serving:        make(map[codec.ID]*callCtx),
 		quit:           make(chan struct{}),
 		done:           make(chan struct{}),
 	}
