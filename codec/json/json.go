@@ -290,25 +290,8 @@ func errorObject(val []byte) (*codec.Error, bool) {
 // number turns a JSON number token into an id without allocating for
 // integers that fit an int64.
 func number(tok []byte) codec.ID {
-	var n int64
-	neg := false
-	i := 0
-	if tok[0] == '-' {
-		neg = true
-		i = 1
+	if n, ok := smallInt(tok); ok {
+		return codec.Int(n)
 	}
-	if len(tok)-i > 18 { // might overflow: let strconv decide
-		return codec.Number(string(tok))
-	}
-	for ; i < len(tok); i++ {
-		c := tok[i]
-		if c < '0' || c > '9' {
-			return codec.Number(string(tok))
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return codec.Int(n)
+	return codec.Number(string(tok)) // a fraction, an exponent, or maybe too big: kept as written
 }
