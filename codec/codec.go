@@ -9,6 +9,11 @@
 // Two codecs ship with Parley: codec/json (JSON-RPC 2.0 exactly as the
 // specification writes it) and codec/cbor (the same envelope as a CBOR map
 // with text keys). A codec must be safe for concurrent use.
+//
+// Input comes from the network, so every codec applies the same decoding
+// limits ([MaxDepth], [MaxItems], [MaxBatch]), stated on the logical
+// message rather than on its bytes: swapping codecs never changes which
+// messages a peer takes, nor the answers to those it refuses.
 package codec
 
 import (
@@ -33,10 +38,14 @@ type Codec interface {
 	// batch reports whether data was a batch (an empty batch appends none).
 	//
 	// Decode returns an error wrapping [ErrParse] only when data cannot be
-	// parsed at all; a message that parses but is not a valid JSON-RPC 2.0
-	// message is returned with its Invalid field set, so that a batch can be
-	// answered item by item. The messages may alias data: the caller must
-	// not modify data while they are in use.
+	// parsed at all, at any depth (params included), and [ErrBatch] for
+	// a batch of more than [MaxBatch] messages; a message that parses but
+	// is not a valid JSON-RPC 2.0 message is returned with its Invalid
+	// field set, so that a batch can be answered item by item. Params,
+	// results and error data are checked for well-formedness only: the
+	// limits on values ([MaxDepth], [MaxItems]) are Unmarshal's. The
+	// messages may alias data: the caller must not modify data while they
+	// are in use.
 	Decode(dst []Message, data []byte) (msgs []Message, batch bool, err error)
 
 	// AppendMessage appends the encoding of m to dst.
@@ -49,7 +58,10 @@ type Codec interface {
 	Marshal(v any) ([]byte, error)
 
 	// Unmarshal decodes a raw params, result or error data value into v,
-	// which must be a non-nil pointer.
+	// which must be a non-nil pointer. A value nested deeper than
+	// [MaxDepth] or holding more than [MaxItems] elements and members is
+	// refused, whatever v is, with [ErrDepth] or [ErrItems], before
+	// anything is decoded.
 	Unmarshal(data []byte, v any) error
 }
 

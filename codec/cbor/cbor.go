@@ -2,6 +2,7 @@ package cbor
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"sync"
 
@@ -19,14 +20,9 @@ var (
 	_ codec.ValueAppender = Codec{}
 )
 
-// Decoding limits; see the package documentation for why.
-const (
-	maxNestedLevels  = 32
-	maxArrayElements = 65536
-	maxMapPairs      = 65536
-)
-
-// decMode checks whole messages in Decode and decodes values in Unmarshal.
+// decMode decodes values in Unmarshal. Its limits are codec's: it counts
+// levels as check (and the JSON codec) does, and elements per array or
+// map, where check counts them in all.
 var decMode = mustDecMode()
 
 // encMode encodes values in Marshal and AppendValue.
@@ -35,9 +31,9 @@ var encMode = mustEncMode()
 func mustDecMode() fxcbor.DecMode {
 	dm, err := fxcbor.DecOptions{
 		DupMapKey:        fxcbor.DupMapKeyEnforcedAPF,
-		MaxNestedLevels:  maxNestedLevels,
-		MaxArrayElements: maxArrayElements,
-		MaxMapPairs:      maxMapPairs,
+		MaxNestedLevels:  codec.MaxDepth,
+		MaxArrayElements: codec.MaxItems,
+		MaxMapPairs:      codec.MaxItems,
 		IndefLength:      fxcbor.IndefLengthForbidden,
 		TagsMd:           fxcbor.TagsForbidden,
 		IntDec:           fxcbor.IntDecConvertSignedOrBigInt,
@@ -77,10 +73,28 @@ func (Codec) Marshal(v any) ([]byte, error) {
 }
 
 // Unmarshal decodes the CBOR item in data into v, which must be a non-nil
-// pointer. It applies the package's decoding limits and rejects duplicate
-// map keys and invalid UTF-8; see the package documentation.
+// pointer. It refuses a value beyond the decoding limits
+// ([codec.ErrDepth], [codec.ErrItems]) before decoding anything, and
+// rejects duplicate map keys and invalid UTF-8; see the package
+// documentation.
 func (Codec) Unmarshal(data []byte, v any) error {
-	return decMode.Unmarshal(data, v)
+	// Every item takes a byte at least, so a value of MaxItems bytes or
+	// fewer cannot hold too many: the library's own check, which runs
+	// before it decodes anything and counts levels as check does, then
+	// does for depth, and the small values of most calls are walked once.
+	if len(data) > codec.MaxItems {
+		if err := check(data, true); err != nil {
+			return err
+		}
+	}
+	err := decMode.Unmarshal(data, v)
+	if err != nil {
+		var deep *fxcbor.MaxNestedLevelError
+		if errors.As(err, &deep) {
+			return codec.ErrDepth
+		}
+	}
+	return err
 }
 
 // maxPooledBuffer is the capacity above which an AppendValue buffer is not

@@ -45,13 +45,13 @@ const (
 
 // Decode parses one message or a batch and appends the messages to dst.
 //
-// The whole input is first checked for well-formedness under the package's
-// limits (see the package documentation); a failure, trailing bytes
-// included, is an error wrapping [codec.ErrParse] and dst is returned
-// unchanged. The envelope is then read by hand: Params, Result and
+// The whole input is first checked for well-formedness, at any depth (see
+// the package documentation); a failure, trailing bytes included, is an
+// error wrapping [codec.ErrParse] and dst is returned unchanged. A batch
+// of more than [codec.MaxBatch] messages is refused with [codec.ErrBatch]. The envelope is then read by hand: Params, Result and
 // Error.Data are sub-slices of data, not copies.
 func (Codec) Decode(dst []codec.Message, data []byte) ([]codec.Message, bool, error) {
-	if err := decMode.Wellformed(data); err != nil {
+	if err := check(data, false); err != nil {
 		return dst, false, fmt.Errorf("%w: %v", codec.ErrParse, err)
 	}
 	n0 := len(dst)
@@ -63,6 +63,9 @@ func (Codec) Decode(dst []codec.Message, data []byte) ([]codec.Message, bool, er
 	case majorArray:
 		if h.arg > uint64(len(data)-off) {
 			return dst, false, errMalformed
+		}
+		if h.arg > codec.MaxBatch {
+			return dst, true, codec.ErrBatch
 		}
 		for i := uint64(0); i < h.arg; i++ {
 			dst = append(dst, codec.Message{})

@@ -145,12 +145,10 @@ func TestDecodeParseErrors(t *testing.T) {
 		{"4 GiB key", cat(hx("a1 7a ffffffff"), []byte("jsonrpc"))},
 		{"4 GiB params", mp(kJSON, ver, kMethod, tx("m"), kParams, hx("9a ffffffff"))},
 		{"huge batch header", cat(hx("9b ffffffffffffffff"), valid)},
-		{"over-limit array", mp(kJSON, ver, kMethod, tx("m"), kParams, cat(hx("9a 00010001"), bytes.Repeat([]byte{0}, 65537)))},
-		{"over-limit map", mp(kJSON, ver, kMethod, tx("m"), kParams, cat(hx("ba 00010001"), bytes.Repeat([]byte{0}, 2*65537)))},
-		{"over-limit batch", cat(hx("9a 00010001"), bytes.Repeat(valid, 65537))},
-		{"deep nesting", deep(100)},
-		{"deep nesting over limit", deep(32)},
-		{"deep batch", cat(bytes.Repeat([]byte{0x81}, 40), valid)},
+		{"truncated deep nesting", deep(100_000)[:100_000]},
+		{"array claiming more than its bytes", mp(kJSON, ver, kMethod, tx("m"), kParams, cat(hx("9a 00010001"), bytes.Repeat([]byte{0}, 65536)))},
+		{"map claiming more than its bytes", mp(kJSON, ver, kMethod, tx("m"), kParams, cat(hx("ba 00010001"), bytes.Repeat([]byte{0}, 2*65536+1)))},
+		{"batch claiming more than its bytes", cat(hx("9a 00010001"), bytes.Repeat(valid, 10))},
 		{"indefinite array", cat(hx("9f"), valid, hx("ff"))},
 		{"indefinite map", hx("bf 67 6a736f6e727063 63 322e30 ff")},
 		{"indefinite text", mp(kJSON, ver, kMethod, hx("7f 61 6d ff"))},
@@ -181,9 +179,59 @@ func TestDecodeParseErrors(t *testing.T) {
 		})
 	}
 
-	// 31 nested arrays in params make 32 levels with the message map: the
-	// limit, still accepted.
-	if _, _, err := (cbor.Codec{}).Decode(nil, deep(31)); err != nil {
-		t.Errorf("31 nested arrays in params: %v", err)
+}
+
+// Decode takes values of any size and depth, anywhere in a message: the
+// limits on values are Unmarshal's, applied when a value is decoded.
+func TestDecodeLargeValues(t *testing.T) {
+	deep := cat(bytes.Repeat([]byte{0x81}, 100_000), in(0))
+	many := cat(hx("9a 00030d40"), bytes.Repeat([]byte{0}, 200_000))
+	for _, tt := range []struct {
+		name   string
+		params []byte
+		want   error
+	}{
+		{"100,000 levels", deep, codec.ErrDepth},
+		{"200,000 elements", many, codec.ErrItems},
+		{"a map of 200,000 pairs", cat(hx("ba 00030d40"), bytes.Repeat([]byte{0x60, 0}, 200_000)), codec.ErrItems},
+	} {
+		data := mp(kJSON, ver, kMethod, tx("m"), kParams, tt.params, tx("x"), tt.params, kID, in(7))
+		msgs, _, err := cbor.Codec{}.Decode(nil, data)
+		if err != nil || len(msgs) != 1 || msgs[0].Invalid != "" || msgs[0].ID != codec.Int(7) || !bytes.Equal(msgs[0].Params, tt.params) {
+			t.Fatalf("%s: %v, %+.80v", tt.name, err, msgs)
+		}
+		if err := (cbor.Codec{}).Unmarshal(msgs[0].Params, new(any)); err != tt.want {
+			t.Errorf("%s: Unmarshal: %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	// A batch nested 40 levels deep is a batch of one invalid message.
+	valid := mp(kJSON, ver, kMethod, tx("m"), kID, in(1))
+	msgs, batch, err := cbor.Codec{}.Decode(nil, cat(bytes.Repeat([]byte{0x81}, 40), valid))
+	if err != nil || !batch || len(msgs) != 1 || msgs[0].Invalid == "" {
+		t.Fatalf("deep batch: %v %v %+v", batch, err, msgs)
+	}
+}
+
+// A batch of up to codec.MaxBatch messages is decoded; one more, and the
+// whole batch is refused with codec.ErrBatch, dst as it was.
+func TestDecodeBatchLimit(t *testing.T) {
+	note := mp(kJSON, ver, kMethod, tx("n"))
+	batch := func(n int) []byte { return cat(head(4, uint64(n)), bytes.Repeat(note, n)) }
+	msgs, isBatch, err := cbor.Codec{}.Decode(nil, batch(codec.MaxBatch))
+	if err != nil || !isBatch || len(msgs) != codec.MaxBatch {
+		t.Fatalf("batch of MaxBatch: %d messages, %v, %v", len(msgs), isBatch, err)
+	}
+	dst := []codec.Message{{Method: "kept"}}
+	msgs, _, err = cbor.Codec{}.Decode(dst, batch(codec.MaxBatch+1))
+	if err != codec.ErrBatch || !errors.Is(err, codec.ErrLimit) || errors.Is(err, codec.ErrParse) {
+		t.Fatalf("batch of MaxBatch+1: err = %v, want codec.ErrBatch", err)
+	}
+	if len(msgs) != 1 || msgs[0].Method != "kept" {
+		t.Fatalf("batch of MaxBatch+1: dst = %d messages", len(msgs))
+	}
+	// Not well-formed is a parse error, however long the batch.
+	long := batch(codec.MaxBatch + 1)
+	if _, _, err := (cbor.Codec{}).Decode(nil, long[:len(long)-1]); !errors.Is(err, codec.ErrParse) {
+		t.Fatalf("truncated long batch: %v", err)
 	}
 }

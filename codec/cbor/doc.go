@@ -41,18 +41,14 @@
 //
 // # Limits on untrusted input
 //
-// Input comes from the network, so Decode first checks the whole message
-// (params and results included) for well-formedness under these limits, and
-// reports a violation as an error wrapping [codec.ErrParse]:
+// Input comes from the network. Decode first checks the whole message
+// (params and results included) for well-formedness, and reports a
+// failure as an error wrapping [codec.ErrParse]:
 //
-//   - nesting of arrays and maps: at most 32 levels, counting the batch
-//     array and the message map (deep nesting costs stack in every decoder);
-//   - at most 65536 elements per array and 65536 pairs per map (half the
-//     library defaults: no JSON-RPC message needs more, and a batch of more
-//     than 65536 requests is refused as a whole);
-//   - byte and text strings can be no longer than the data that holds them,
-//     so a forged length (say 4 GiB) fails before anything is allocated; the
-//     transport's message size limit bounds everything else;
+//   - byte and text strings, arrays and maps can claim no more than the
+//     data that holds them, so a forged length (say 4 GiB) fails before
+//     anything is allocated; the transport's message size limit bounds
+//     everything else;
 //   - indefinite-length strings, arrays and maps are refused: every message
 //     is a complete buffer, so streaming lengths only add decoding paths and
 //     ways to hide an item's size;
@@ -63,9 +59,18 @@
 //     it. The encoder refuses to write tags for the same reason (a big.Int
 //     outside the 64-bit range is an encoding error).
 //
-// [Codec.Unmarshal] applies the same limits and further rejects duplicate map
-// keys (also between struct fields), text that is not valid UTF-8, and map
-// keys that are not text when decoding into map[string]any. Decoding into a
+// The check walks without recursion, so nesting of any depth costs it no
+// stack. The decoding limits are the ones package codec states for every
+// codec, counted as the JSON codec counts them: Decode refuses a batch of
+// more than [codec.MaxBatch] messages with [codec.ErrBatch], and
+// [Codec.Unmarshal] refuses a value nested deeper than [codec.MaxDepth]
+// levels or holding more than [codec.MaxItems] array elements and map
+// pairs in all, with [codec.ErrDepth] or [codec.ErrItems], before decoding
+// anything.
+//
+// [Codec.Unmarshal] further rejects duplicate map keys (also between
+// struct fields), text that is not valid UTF-8, and map keys that are not
+// text when decoding into map[string]any. Decoding into a
 // value of type any gives JSON-like values: map[string]any, []any, string,
 // bool, float64, []byte, nil, and int64 for integers (*big.Int when an
 // integer does not fit an int64).

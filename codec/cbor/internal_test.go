@@ -64,3 +64,111 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// wellformedMode is the library's well-formedness check with this
+// package's rules (no indefinite lengths, no tags) and no limits of its own
+// that a fuzzer's input could reach.
+var wellformedMode = func() fxcbor.DecMode {
+	dm, err := fxcbor.DecOptions{
+		MaxNestedLevels:  65535,
+		MaxArrayElements: math.MaxInt32,
+		MaxMapPairs:      math.MaxInt32,
+		IndefLength:      fxcbor.IndefLengthForbidden,
+		TagsMd:           fxcbor.TagsForbidden,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return dm
+}()
+
+// shape walks the well-formed item at data[off:] by recursion, the plain
+// way check avoids, and returns where it ends, how deeply it nests and how
+// many elements and pairs it holds.
+func shape(data []byte, off int) (next, depth int, items uint64) {
+	h, off, _ := readHead(data, off)
+	switch h.major {
+	case majorBytes, majorText:
+		return off + int(h.arg), 0, 0
+	case majorArray, majorMap:
+		n := h.arg
+		if h.major == majorMap {
+			n *= 2
+		}
+		items = h.arg
+		for range n {
+			var d int
+			var k uint64
+			off, d, k = shape(data, off)
+			depth = max(depth, d)
+			items += k
+		}
+		return off, depth + 1, items
+	}
+	return off, 0, 0
+}
+
+func TestCheck(t *testing.T) {
+	deep := func(n int) []byte { return append(bytes.Repeat([]byte{0x81}, n), 0) }
+	many := func(n int) []byte {
+		return append([]byte{0x9a, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}, make([]byte, n)...)
+	}
+	for _, tt := range []struct {
+		data         []byte
+		plain, limit error
+	}{
+		{deep(codec.MaxDepth), nil, nil},
+		{deep(codec.MaxDepth + 1), nil, codec.ErrDepth},
+		// An empty array or map is a level too, as [] is in JSON.
+		{append(bytes.Repeat([]byte{0x81}, codec.MaxDepth-1), 0x80), nil, nil},
+		{append(bytes.Repeat([]byte{0x81}, codec.MaxDepth), 0xa0), nil, codec.ErrDepth},
+		{deep(1 << 20), nil, codec.ErrDepth},
+		{deep(1 << 20)[:1<<20], errTruncated, codec.ErrDepth},
+		{many(codec.MaxItems), nil, nil},
+		{many(codec.MaxItems + 1), nil, codec.ErrItems},
+		{[]byte{0x82, 0x9f, 0xff, 0}, errIndef, errIndef},
+		{[]byte{0x81, 0xc1, 0}, errTag, errTag},
+		{[]byte{0x81, 0xf8, 0x1f}, errSimple, errSimple},
+		{[]byte{0x81, 0xf8, 0x20}, nil, nil},
+		{[]byte{0x81, 0x1c}, errReserved, errReserved},
+		{[]byte{0x81, 0, 0}, errTrailing, errTrailing},
+		{[]byte{0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0}, errTruncated, errTruncated},
+		{[]byte{0xbb, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0}, errTruncated, errTruncated},
+	} {
+		if got := check(tt.data, false); got != tt.plain {
+			t.Errorf("check(%.16x…) = %v, want %v", tt.data, got, tt.plain)
+		}
+		if got := check(tt.data, true); got != tt.limit {
+			t.Errorf("check(%.16x…) with limits = %v, want %v", tt.data, got, tt.limit)
+		}
+	}
+}
+
+// FuzzCheck: check agrees with the library on what is well-formed, and
+// with a plain recursive walk on what is beyond the limits.
+func FuzzCheck(f *testing.F) {
+	f.Add([]byte{0x82, 0x81, 0x80, 0xa1, 0x61, 'a', 0x01})
+	f.Add([]byte{0x9a, 0x00, 0x01, 0x86, 0xa1})
+	f.Add(append(bytes.Repeat([]byte{0x81}, codec.MaxDepth+1), 0))
+	f.Add([]byte{0x83, 0x9f, 0xff, 0xc1, 0xf8, 0x10})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		plain := check(data, false)
+		if lib := wellformedMode.Wellformed(data); (plain == nil) != (lib == nil) {
+			t.Fatalf("check(%x) = %v, library says %v", data, plain, lib)
+		}
+		limited := check(data, true)
+		if plain != nil {
+			if limited == nil {
+				t.Fatalf("check(%x) with limits accepts what it refuses without: %v", data, plain)
+			}
+			return
+		}
+		_, depth, items := shape(data, 0)
+		overDepth, overItems := depth > codec.MaxDepth, items > codec.MaxItems
+		ok := limited == nil && !overDepth && !overItems ||
+			limited == codec.ErrDepth && overDepth || limited == codec.ErrItems && overItems
+		if !ok {
+			t.Fatalf("check(%x) with limits = %v; depth %d, items %d", data, limited, depth, items)
+		}
+	})
+}

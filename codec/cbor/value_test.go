@@ -2,8 +2,10 @@ package cbor_test
 
 import (
 	"bytes"
+	"errors"
 	"math/big"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,7 +145,9 @@ func TestUnmarshalRejects(t *testing.T) {
 		{"indefinite", hx("9f 01 ff"), new([]int)},
 		{"trailing", cat(in(1), in(2)), new(int)},
 		{"empty", nil, new(any)},
-		{"deep", cat(bytes.Repeat([]byte{0x81}, 40), in(0)), new(any)},
+		{"deep", cat(bytes.Repeat([]byte{0x81}, codec.MaxDepth+1), in(0)), new(any)},
+		{"deep into []any", cat(bytes.Repeat([]byte{0x81}, codec.MaxDepth+1), in(0)), new([]any)},
+		{"many", cat(hx("9a 000186a1"), bytes.Repeat([]byte{0}, codec.MaxItems+1)), new([]int)},
 		{"type mismatch", tx("x"), new(int)},
 		{"4 GiB", hx("5a ffffffff 00"), new([]byte)},
 	}
@@ -156,6 +160,49 @@ func TestUnmarshalRejects(t *testing.T) {
 		t.Error("Unmarshal into nil succeeded")
 	}
 }
+
+// Unmarshal refuses a value beyond the limits with codec's errors, small
+// or large, whatever it is decoded into; and takes one at the limits.
+func TestUnmarshalLimits(t *testing.T) {
+	deep := func(n int, inner []byte) []byte { return cat(bytes.Repeat([]byte{0x81}, n), inner) }
+	many := func(n int) []byte { return cat(head(4, uint64(n)), bytes.Repeat([]byte{1}, n)) }
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"MaxDepth levels", deep(codec.MaxDepth-1, ar()), nil},
+		{"MaxDepth+1 levels", deep(codec.MaxDepth, ar()), codec.ErrDepth},
+		{"MaxDepth+1 levels of maps", deep(codec.MaxDepth, mp()), codec.ErrDepth},
+		{"MaxDepth+1 levels, padded past MaxItems bytes", deep(codec.MaxDepth, ar(bs(strings.Repeat("x", codec.MaxItems)))), codec.ErrDepth},
+		{"100,000 levels", deep(100_000, in(0)), codec.ErrDepth},
+		{"MaxItems elements", many(codec.MaxItems), nil},
+		{"MaxItems+1 elements", many(codec.MaxItems + 1), codec.ErrItems},
+		{"MaxItems+1 over two levels", ar(many(codec.MaxItems)), codec.ErrItems},
+		{"MaxItems+1 pairs", cat(head(5, codec.MaxItems+1), bytes.Repeat(cat(tx(""), in(0)), codec.MaxItems+1)), codec.ErrItems},
+	} {
+		for _, v := range []any{new(any), new([]any), new([]int), new(cborRaw)} {
+			err := cbor.Codec{}.Unmarshal(tt.data, v)
+			if tt.want == nil {
+				if errors.Is(err, codec.ErrLimit) {
+					t.Errorf("%s into %T: %v", tt.name, v, err)
+				}
+				continue
+			}
+			if err != tt.want {
+				t.Errorf("%s into %T: %v, want %v", tt.name, v, err, tt.want)
+			}
+			if !reflect.ValueOf(v).Elem().IsZero() {
+				t.Errorf("%s into %T: decoded before refusing", tt.name, v)
+			}
+		}
+	}
+}
+
+// cborRaw takes any item as it is, as rpc.Raw's users would.
+type cborRaw []byte
+
+func (r *cborRaw) UnmarshalCBOR(b []byte) error { *r = append((*r)[:0], b...); return nil }
 
 func TestMarshalRejectsTags(t *testing.T) {
 	huge, _ := new(big.Int).SetString("123456789012345678901234567890", 10)

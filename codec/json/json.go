@@ -17,12 +17,25 @@
 // Unknown members of a message are ignored; a repeated envelope member
 // makes the message invalid (-32600), since encoding/json and other
 // libraries disagree on which copy would win.
+//
+// # Limits
+//
+// Decode checks the whole message for well-formedness without recursion,
+// so nesting of any depth costs it no stack (encoding/json's own Valid
+// stops at 10,000 levels; here depth is a limit on values, below), and
+// refuses a batch of more than [codec.MaxBatch] messages with
+// [codec.ErrBatch]. [Codec.Unmarshal] refuses a value nested deeper than
+// [codec.MaxDepth] levels or holding more than [codec.MaxItems] array
+// elements and object members in all, with [codec.ErrDepth] or
+// [codec.ErrItems], before decoding anything, whatever Go type it goes
+// into: these are the limits of package codec, the same for every codec.
 package json
 
 import (
 	"bytes"
 	stdjson "encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"sync"
 
@@ -43,15 +56,46 @@ func (Codec) Name() string { return "json" }
 // Binary returns false: JSON messages are UTF-8 text.
 func (Codec) Binary() bool { return false }
 
-// Marshal encodes v with encoding/json.
-func (Codec) Marshal(v any) ([]byte, error) { return stdjson.Marshal(v) }
+// Marshal returns the JSON encoding of v: the bytes [Codec.AppendValue]
+// appends, as encoding/json's Encoder writes them with HTML escaping off.
+func (Codec) Marshal(v any) ([]byte, error) {
+	buf := marshalBuffers.Get().(*[]byte)
+	b, err := Codec{}.AppendValue((*buf)[:0], v)
+	var out []byte
+	if err == nil {
+		out = append(make([]byte, 0, len(b)), b...) // one allocation, of the size needed
+	}
+	if cap(b) <= 64<<10 { // do not keep one huge value's buffer alive in the pool
+		*buf = b
+		marshalBuffers.Put(buf)
+	}
+	return out, err
+}
+
+// marshalBuffers are Marshal's scratch buffers.
+var marshalBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // Unmarshal decodes data into v as encoding/json's Unmarshal does, with
-// the same results and errors. The common shapes of params and results
-// are decoded without it, two to three times faster (see unmarshal.go).
+// the same results and errors, after refusing a value beyond the decoding
+// limits ([codec.ErrDepth], [codec.ErrItems]). The common shapes of params
+// and results are decoded without encoding/json (see unmarshal.go).
 func (Codec) Unmarshal(data []byte, v any) error {
-	if fastUnmarshal(data, v) {
-		return nil
+	switch err := check(data, true); err {
+	case nil:
+		if u, ok := v.(stdjson.Unmarshaler); ok && nonNilPointer(v) {
+			// What encoding/json does with a top-level Unmarshaler, less
+			// its second pass over the value: the value's bytes without
+			// the white space around them, and the method's error as it
+			// is. rpc.Raw results (relayed undecoded) take this path.
+			return u.UnmarshalJSON(trimSpace(data))
+		}
+		if fastUnmarshal(data, v) {
+			return nil
+		}
+	case errSyntax:
+		// encoding/json says what is wrong, and where.
+	default:
+		return err
 	}
 	return stdjson.Unmarshal(data, v)
 }
@@ -69,10 +113,17 @@ var encoders = sync.Pool{New: func() any {
 	return e
 }}
 
-// AppendValue appends the JSON encoding of v to dst, as encoding/json
-// writes it with HTML escaping off. Unlike Marshal it makes no allocation
-// of its own once warmed up; the common shapes are written without
-// encoding/json (see marshal.go).
+// AppendValue appends the JSON encoding of v to dst, as encoding/json's
+// Encoder writes it with HTML escaping off: <, > and & are written as they
+// are, not as \u003c, \u003e and \u0026, which only matter to JSON pasted
+// into HTML, never to a JSON-RPC peer. (Marshal writes the same bytes.)
+// Unlike Marshal it makes no allocation of its own once warmed up; the
+// common shapes are written without encoding/json (see marshal.go).
+//
+// Where encoding/json itself is built with GOEXPERIMENT=jsonv2, the one
+// difference in its output is that it writes a string's invalid UTF-8 as
+// the character U+FFFD, where the fast path writes the escape \ufffd:
+// the same string to any JSON reader.
 func (Codec) AppendValue(dst []byte, v any) ([]byte, error) {
 	if out, ok := fastAppend(dst, v); ok {
 		return out, nil
@@ -109,7 +160,12 @@ func (Codec) Decode(dst []codec.Message, data []byte) ([]codec.Message, bool, er
 		if s.peek() == ']' {
 			return dst, true, nil
 		}
+		n0 := len(dst)
 		for {
+			if len(dst)-n0 == codec.MaxBatch {
+				clear(dst[n0:])
+				return dst[:n0], true, codec.ErrBatch
+			}
 			s.skipSpace()
 			dst = append(dst, s.message())
 			s.skipSpace()
@@ -264,27 +320,74 @@ func (s *scanner) message() codec.Message {
 	return m
 }
 
-// errorObject reads the error member of a response.
+// errorObject reads the error member of a response, val, which valid has
+// checked: an object with an integer code, a string message and any data,
+// each at most once (as the CBOR codec reads it), and other members
+// ignored. Data is kept as it is, whatever its depth.
 func errorObject(val []byte) (*codec.Error, bool) {
-	var w struct {
-		Code    stdjson.RawMessage `json:"code"`
-		Message *string            `json:"message"`
-		Data    stdjson.RawMessage `json:"data"`
-	}
-	if val[0] != '{' || stdjson.Unmarshal(val, &w) != nil || len(w.Code) == 0 || w.Message == nil {
+	if val[0] != '{' {
 		return nil, false
 	}
-	// A number token, not a string holding one (which a json.Number field
-	// would take).
-	code, err := strconv.ParseInt(string(w.Code), 10, 64)
-	if err != nil {
+	const (
+		seenCode = 1 << iota
+		seenMessage
+		seenData
+	)
+	var (
+		seen uint8
+		e    codec.Error
+	)
+	s := scanner{data: val, pos: 1}
+	for {
+		s.skipSpace()
+		if s.peek() == '}' {
+			break
+		}
+		key := s.stringToken()
+		s.skipSpace()
+		s.pos++ // ':'
+		s.skipSpace()
+		start := s.pos
+		kind := s.peek()
+		s.skipValue()
+		v := val[start:s.pos]
+		var bit uint8
+		switch string(key) {
+		case `"code"`:
+			bit = seenCode
+			code, ok := smallInt(v)
+			if !ok {
+				// An integer of 19 digits, or not an integer at all.
+				n, err := strconv.ParseInt(string(v), 10, 64)
+				if err != nil {
+					return nil, false
+				}
+				code = n
+			}
+			e.Code = code
+		case `"message"`:
+			bit = seenMessage
+			if kind != '"' {
+				return nil, false
+			}
+			e.Message = unquote(v)
+		case `"data"`:
+			bit = seenData
+			e.Data = v
+		}
+		if seen&bit != 0 {
+			return nil, false
+		}
+		seen |= bit
+		s.skipSpace()
+		if s.peek() == ',' {
+			s.pos++
+		}
+	}
+	if seen&(seenCode|seenMessage) != seenCode|seenMessage {
 		return nil, false
 	}
-	e := &codec.Error{Code: code, Message: *w.Message}
-	if len(w.Data) > 0 {
-		e.Data = w.Data
-	}
-	return e, true
+	return &e, true
 }
 
 // number turns a JSON number token into an id without allocating for
@@ -294,4 +397,23 @@ func number(tok []byte) codec.ID {
 		return codec.Int(n)
 	}
 	return codec.Number(string(tok)) // a fraction, an exponent, or maybe too big: kept as written
+}
+
+// nonNilPointer reports whether v is a pointer that is not nil, the only
+// target encoding/json decodes into.
+func nonNilPointer(v any) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && !rv.IsNil()
+}
+
+// trimSpace cuts JSON white space from both ends of b.
+func trimSpace(b []byte) []byte {
+	space := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+	for len(b) > 0 && space(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && space(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }

@@ -129,6 +129,71 @@ func TestDecodeBatch(t *testing.T) {
 	}
 }
 
+// A batch of up to codec.MaxBatch messages is decoded; one more, and the
+// whole batch is refused with codec.ErrBatch, dst as it was.
+func TestDecodeBatchLimit(t *testing.T) {
+	batch := func(n int) []byte {
+		return []byte("[" + strings.TrimSuffix(strings.Repeat(`{"jsonrpc":"2.0","method":"n"},`, n), ",") + "]")
+	}
+	msgs, isBatch, err := json.Codec{}.Decode(nil, batch(codec.MaxBatch))
+	if err != nil || !isBatch || len(msgs) != codec.MaxBatch {
+		t.Fatalf("batch of MaxBatch: %d messages, %v, %v", len(msgs), isBatch, err)
+	}
+	dst := []codec.Message{{Method: "kept"}}
+	msgs, _, err = json.Codec{}.Decode(dst, batch(codec.MaxBatch+1))
+	if err != codec.ErrBatch || !errors.Is(err, codec.ErrLimit) || errors.Is(err, codec.ErrParse) {
+		t.Fatalf("batch of MaxBatch+1: err = %v, want codec.ErrBatch", err)
+	}
+	if len(msgs) != 1 || msgs[0].Method != "kept" || cap(msgs) > 1 && msgs[:2][1].Method != "" {
+		t.Fatalf("batch of MaxBatch+1: dst = %d messages", len(msgs))
+	}
+	// Not well-formed is a parse error, however long the batch.
+	if _, _, err := (json.Codec{}).Decode(nil, batch(codec.MaxBatch + 1)[1:]); !errors.Is(err, codec.ErrParse) {
+		t.Fatalf("truncated long batch: %v", err)
+	}
+}
+
+// Decode takes nesting as deep as a message can hold, anywhere: the
+// limits on depth are Unmarshal's, and apply to a value when it is decoded.
+func TestDecodeDeepValues(t *testing.T) {
+	deep := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
+	m := decodeOne(t, `{"jsonrpc":"2.0","method":"m","params":`+deep+`,"x":`+deep+`,"id":1}`)
+	if m.Invalid != "" || len(m.Params) != len(deep) || m.ID != codec.Int(1) {
+		t.Fatalf("deep params: %.80v", m)
+	}
+	e := decodeOne(t, `{"jsonrpc":"2.0","error":{"code":-1,"message":"m","data":`+deep+`},"id":2}`)
+	if e.Invalid != "" || e.Error == nil || len(e.Error.Data) != len(deep) {
+		t.Fatalf("deep error data: %.80v", e)
+	}
+	if err := (json.Codec{}).Unmarshal(m.Params, new(any)); err != codec.ErrDepth {
+		t.Fatalf("Unmarshal of the deep params: %v", err)
+	}
+}
+
+// The error object: an integer code and a string message, each once; data
+// kept as it is; other members ignored.
+func TestDecodeErrorObject(t *testing.T) {
+	e := decodeOne(t, `{"jsonrpc":"2.0","error":{"x":[1,{"code":2}],"data" : {"d":[1]},"message":"m\u00e9","code":-9223372036854775808},"id":1}`)
+	if e.Invalid != "" || e.Error == nil || e.Error.Code != -9223372036854775808 || e.Error.Message != "mé" || string(e.Error.Data) != `{"d":[1]}` {
+		t.Fatalf("%+v %+v", e, e.Error)
+	}
+	for _, s := range []string{
+		`{"code":1,"code":2,"message":"x"}`,
+		`{"code":1,"message":"x","message":"y"}`,
+		`{"code":1,"message":"x","data":1,"data":2}`,
+		`{"code":9223372036854775808,"message":"x"}`,
+		`{"code":1,"message":null}`,
+		`{"code":1,"message":["x"]}`,
+		`{"code":-1.0,"message":"x"}`,
+		`[1]`,
+	} {
+		m := decodeOne(t, `{"jsonrpc":"2.0","error":`+s+`,"id":1}`)
+		if m.Invalid == "" {
+			t.Errorf("error %s: accepted as %+v", s, m.Error)
+		}
+	}
+}
+
 func TestAppendValue(t *testing.T) {
 	got, err := json.Codec{}.AppendValue([]byte("x"), map[string]string{"a": "<b>"})
 	if err != nil || string(got) != `x{"a":"<b>"}` {

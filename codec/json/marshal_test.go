@@ -21,7 +21,8 @@ func stdEncode(v any) ([]byte, error) {
 }
 
 // checkAppend encodes v with AppendValue, after a prefix, and fails unless
-// it wrote what encoding/json writes, or failed as it does.
+// it wrote what encoding/json writes, or failed as it does; and unless
+// Marshal writes the same bytes as AppendValue.
 func checkAppend(t *testing.T, v any) {
 	t.Helper()
 	got, err := Codec{}.AppendValue([]byte("prefix"), v)
@@ -29,8 +30,64 @@ func checkAppend(t *testing.T, v any) {
 	if (err == nil) != (wantErr == nil) {
 		t.Fatalf("%#v: error %v, encoding/json says %v", v, err, wantErr)
 	}
-	if err == nil && !bytes.Equal(got, append([]byte("prefix"), want...)) {
+	if err != nil {
+		return
+	}
+	marshaled, mErr := Codec{}.Marshal(v)
+	if mErr != nil || !bytes.Equal(marshaled, got[len("prefix"):]) {
+		t.Fatalf("%#v: Marshal wrote %s (%v), AppendValue %s", v, marshaled, mErr, got[len("prefix"):])
+	}
+	if jsonV2 {
+		got = rawReplacement(got)
+	}
+	if !bytes.Equal(got, append([]byte("prefix"), want...)) {
 		t.Fatalf("%#v:\n got %s\nwant prefix%s", v, got, want)
+	}
+}
+
+// rawReplacement rewrites each escape \ufffd in JSON text b as the
+// character U+FFFD itself, as encoding/json built on v2 writes it: the same
+// string to a JSON reader. The fast path writes that escape for invalid
+// UTF-8 only (a real U+FFFD goes out as it is), and the slow path is
+// encoding/json itself.
+func rawReplacement(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] != '\\' || i+1 == len(b):
+			out = append(out, b[i])
+		case b[i+1] == 'u' && bytes.HasPrefix(b[i+2:], []byte("fffd")):
+			out = append(out, "\uFFFD"...)
+			i += 5
+		default: // another escape: keep both bytes
+			out = append(out, b[i], b[i+1])
+			i++
+		}
+	}
+	return out
+}
+
+// Marshal and AppendValue write the same bytes: HTML escaping is off in
+// both, so <, > and & go out as they are.
+func TestMarshalWritesWhatAppendValueWrites(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{"<a href=\"x\">&</a>", `"<a href=\"x\">&</a>"`},
+		{map[string]any{"<k>": "&"}, `{"<k>":"&"}`},
+		{embeds{point: point{1, 2}, Z: 3}, `{"X":1,"Y":2,"Z":3}`}, // not the fast path
+		{stdjson.RawMessage(`{"h":"<&>"}`), `{"h":"<&>"}`},
+		{"\u2028\u2029", `"\u2028\u2029"`}, // escaped by both, as JavaScript needs
+	} {
+		m, err := Codec{}.Marshal(c.v)
+		if err != nil || string(m) != c.want {
+			t.Errorf("Marshal(%#v) = %s, %v; want %s", c.v, m, err, c.want)
+		}
+		checkAppend(t, c.v)
+	}
+	if b, err := (Codec{}).Marshal(make(chan int)); err == nil || b != nil {
+		t.Errorf("Marshal(chan) = %s, %v; want encoding/json's error", b, err)
 	}
 }
 
@@ -74,9 +131,12 @@ func TestAppendValueAgreesWithEncodingJSON(t *testing.T) {
 		&shape{}, omitting{}, omitting{A: 1, B: "b", C: []int{1}, D: map[string]int{"x": 1}, E: &n, F: 0, H: point{}, I: 0.5, J: true},
 		&n, (*int)(nil), []any{1, "two", nil, []int{3}, &n, point{}, stdjson.Number("12"), []byte("x")},
 		embeds{point: point{1, 2}, Z: 3}, withTime{}, custom(3), quoted{N: 1}, stdjson.RawMessage(`{"raw":1}`),
-		&self, cyclic, deep, make(chan int),
+		cyclic, deep, make(chan int),
 	} {
 		checkAppend(t, v)
+	}
+	if !jsonV2 { // see jsonv2_test.go
+		checkAppend(t, &self)
 	}
 }
 
@@ -108,6 +168,26 @@ func FuzzAppendValue(f *testing.F) {
 			}
 			checkAppend(t, v)
 			checkAppend(t, reflect.ValueOf(v).Elem().Interface())
+		}
+	})
+}
+
+func BenchmarkMarshal(b *testing.B) {
+	v := shape{Name: "sq", Count: 3, Ratio: 0.5, Tags: []string{"a", "b"}, Corner: &point{1, 2}}
+	b.Run("parley", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := (Codec{}).Marshal(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := stdjson.Marshal(v); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -21,31 +21,35 @@ import (
 // once to decode it, with a state-function call per byte each time, and
 // allocates its decoder per call: for the small params and results of
 // calls, that is most of what decoding them costs. fastUnmarshal decodes
-// the common shapes itself after the package's own validation (valid),
+// the common shapes itself after the package's own validation (check),
 // with encoding/json's semantics: booleans, numbers, strings, pointers,
 // slices and arrays, maps with string keys, structs without embedded
-// fields, and empty interfaces. It gives up, reporting false, on anything
-// else: a type it does not know (one with an UnmarshalJSON or
+// fields, empty interfaces, and types with an UnmarshalJSON method, which
+// get the value's bytes as encoding/json gives them (so that a struct with
+// an rpc.Raw member, say, is not decoded twice). It gives up, reporting
+// false, on anything else: a type it does not know (one with only an
 // UnmarshalText method, embedded fields, a ",string" option, []byte...),
 // or a value that does not fit its target, which encoding/json reports as
 // an error. Giving up may leave v partly written; Unmarshal then decodes
 // data into v again with encoding/json, which writes the same values over
 // them, so that the outcome is encoding/json's in every case
-// (FuzzUnmarshal compares the two).
+// (FuzzUnmarshal compares the two); an UnmarshalJSON method may then be
+// called twice, and must not be one that appends to what is there.
 
 // decodeFunc decodes the value at s.pos, which is past any white space,
 // into v, and leaves s.pos just past the value. It reports false if it
 // gives up.
 type decodeFunc func(s *scanner, v reflect.Value) bool
 
-// fastUnmarshal decodes data into v, and reports whether it could.
+// fastUnmarshal decodes data, which check has found to be one JSON value
+// within the limits, into v, and reports whether it could.
 func fastUnmarshal(data []byte, v any) bool {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return false
 	}
 	f := decoderFor(rv.Type().Elem())
-	if f == nil || !valid(data) {
+	if f == nil {
 		return false
 	}
 	s := scanners.Get().(*scanner)
@@ -101,11 +105,16 @@ func supported(t reflect.Type, seen map[reflect.Type]bool) bool {
 		return true
 	}
 	seen[t] = true
-	pt := t
-	if t.Kind() != reflect.Pointer {
-		pt = reflect.PointerTo(t) // its method set holds t's
+	if unmarshaler(t) {
+		return true
 	}
-	if pt.Implements(unmarshalerType) || pt.Implements(textUnmarshalerType) || t == numberType {
+	if t.Kind() == reflect.Pointer {
+		// Decoded through, to the element; but a named pointer type hides
+		// its element's UnmarshalJSON from encoding/json, which then
+		// decodes the element by its kind: left to it.
+		return !(t.Name() != "" && unmarshaler(t.Elem())) && supported(t.Elem(), seen)
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshalerType) || t == numberType {
 		return false
 	}
 	switch t.Kind() {
@@ -116,7 +125,7 @@ func supported(t reflect.Type, seen map[reflect.Type]bool) bool {
 		return true
 	case reflect.Interface:
 		return t.NumMethod() == 0
-	case reflect.Pointer, reflect.Array:
+	case reflect.Array:
 		return supported(t.Elem(), seen)
 	case reflect.Slice:
 		// A string into a []byte is base64: left to encoding/json.
@@ -237,6 +246,9 @@ type compiler struct {
 }
 
 func (c *compiler) compile(t reflect.Type) decodeFunc {
+	if unmarshaler(t) {
+		return decodeUnmarshaler
+	}
 	if cell, ok := c.cells[t]; ok {
 		return func(s *scanner, v reflect.Value) bool { return (*cell)(s, v) }
 	}
@@ -277,6 +289,24 @@ func (c *compiler) compile(t reflect.Type) decodeFunc {
 	}
 	*cell = f
 	return f
+}
+
+// unmarshaler reports whether values of t are decoded by their own
+// UnmarshalJSON method: t's address has one, and t is neither a pointer
+// (decoded through, to the element) nor an interface.
+func unmarshaler(t reflect.Type) bool {
+	k := t.Kind()
+	return k != reflect.Pointer && k != reflect.Interface && reflect.PointerTo(t).Implements(unmarshalerType)
+}
+
+// decodeUnmarshaler passes the value at s.pos, null included, to the
+// UnmarshalJSON method of v's address, as encoding/json does. (Every
+// value the fast path decodes into is addressable.) It gives up if the
+// method fails, so that encoding/json reports the error as it does.
+func decodeUnmarshaler(s *scanner, v reflect.Value) bool {
+	start := s.pos
+	s.skipValue()
+	return v.Addr().Interface().(stdjson.Unmarshaler).UnmarshalJSON(s.data[start:s.pos]) == nil
 }
 
 // null consumes a null if there is one at s.pos.

@@ -2,11 +2,14 @@ package json
 
 import (
 	stdjson "encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleyrpc/parley/codec"
 )
 
 // Types the fast path decodes.
@@ -62,24 +65,65 @@ type (
 		N stdjson.Number
 	}
 	custom int
+	// picky's UnmarshalJSON fails on anything but a string.
+	picky string
+	// text has only an UnmarshalText method.
+	text string
+	// customPtr is a named pointer, which hides custom's method from
+	// encoding/json.
+	customPtr *custom
+	// withCustom holds values decoded by their UnmarshalJSON.
+	withCustom struct {
+		C   custom             `json:"c"`
+		P   *custom            `json:"p"`
+		R   stdjson.RawMessage `json:"r"`
+		K   picky              `json:"k"`
+		All []custom           `json:"all"`
+		M   map[string]picky   `json:"m"`
+		N   int                `json:"n"`
+	}
 )
 
 func (c *custom) UnmarshalJSON(b []byte) error { *c = custom(len(b)); return nil }
+
+func (p *picky) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '"' {
+		return errors.New("picky: not a string")
+	}
+	*p = picky(b)
+	return nil
+}
+
+func (t *text) UnmarshalText(b []byte) error { *t = text(b); return nil }
+
+// keeps is an Unmarshaler that keeps the bytes it is given, and refuses
+// some, so that the bytes and the error Unmarshal passes on are compared.
+type keeps struct{ b []byte }
+
+func (k *keeps) UnmarshalJSON(b []byte) error {
+	k.b = append([]byte(nil), b...)
+	if len(b) > 0 && b[0] == 't' {
+		return errors.New("keeps: no true")
+	}
+	return nil
+}
 
 func TestFastPathTakesCommonTypes(t *testing.T) {
 	for _, v := range []any{
 		new(string), new(int), new(uint64), new(float64), new(bool), new(any),
 		new([]string), new([]any), new(map[string]any), new(map[string]int),
 		new(shape), new(*shape), new([]shape), new([3]point),
+		new(custom), new(*custom), new(stdjson.RawMessage), new(withTime), new([]custom),
+		new(map[string]*custom), new(withCustom),
 	} {
 		if decoderFor(reflect.TypeOf(v).Elem()) == nil {
 			t.Errorf("%T: not decoded by the fast path", v)
 		}
 	}
 	for _, v := range []any{
-		new(embeds), new(quoted), new(withTime), new(twice), new(oddTag), new(withNumber),
-		new(custom), new([]byte), new(stdjson.RawMessage), new(map[int]string), new(chan int),
-		new(fmt.Stringer), new([]custom), new(map[string]*custom),
+		new(embeds), new(quoted), new(twice), new(oddTag), new(withNumber),
+		new(text), new([]text), new(customPtr), new([]byte), new(map[int]string), new(chan int),
+		new(fmt.Stringer),
 	} {
 		if decoderFor(reflect.TypeOf(v).Elem()) != nil {
 			t.Errorf("%T: decoded by the fast path, which does not know it", v)
@@ -102,6 +146,10 @@ var unmarshalCases = []string{
 	`{"corner": null, "attrs": null, "tags": null, "pair": [7]}`, `{"name": 5, "count": 1}`,
 	`{"\u006eame": "escaped key", "ſize": 3, "K": "kelvin-fold"}`, `{"weights": {"a": "x"}}`,
 	`[{"X": 1}, {"Y": 2}, {"X": 1.5}]`, `{"a": 1, "a": 2}`, `[[1, 2], [3]]`,
+	`{"c": [1, {"x": "]"}], "p": "str", "r": {"a": [true]} , "k": "ok", "all": [1, "two", null], "m": {"a": "s", "b": "t"}, "n": 1}`,
+	`{"c": null, "p": null, "r": null, "k": null, "all": null, "m": null}`,
+	`{"k": 5, "n": 2}`, `{"m": {"a": "s", "b": 1}}`, `{"n": "x", "c": 12.5e3}`,
+	" \t\r\n3 \n", "\ntrue\t", ` {"a": [1]} `, `nul`, `[1,]`, ` `,
 }
 
 // unmarshalTargets make the values decoded into: zero values, and values
@@ -138,14 +186,37 @@ var unmarshalTargets = []func() any{
 	func() any { n := 4; p := &n; return &p },
 	func() any { return new([][]int) },
 	func() any { return new(map[name][]name) },
+	func() any { return new(custom) },
+	func() any { return new(*custom) },
+	func() any { return new(picky) },
+	func() any { return new(stdjson.RawMessage) },
+	func() any { return new(customPtr) },
+	func() any { return new(withCustom) },
+	func() any {
+		c := custom(9)
+		return &withCustom{P: &c, All: []custom{1, 2, 3}, M: map[string]picky{"old": "x"}}
+	},
+	// Unmarshalers at the top: Unmarshal calls them itself.
+	func() any { return new(keeps) },
+	func() any { return &keeps{b: []byte("old")} },
+	func() any { k := new(keeps); return &k },
 }
 
 // checkUnmarshal decodes data into a fresh target with Codec.Unmarshal and
 // with encoding/json, and fails unless the two agree on the value and the
 // error.
+//
+// Beyond the decoding limits, where encoding/json decodes and Unmarshal
+// refuses, it checks that Unmarshal refuses exactly what is beyond them.
 func checkUnmarshal(t *testing.T, data []byte, target func() any) {
 	got, want := target(), target()
 	gotErr := Codec{}.Unmarshal(data, got)
+	if over := valid(data) && overLimits(data); over || errors.Is(gotErr, codec.ErrLimit) {
+		if !over || !errors.Is(gotErr, codec.ErrLimit) {
+			t.Fatalf("Unmarshal(%.40q) into %T: error %v, but over the limits: %v", data, got, gotErr, over)
+		}
+		return
+	}
 	wantErr := stdjson.Unmarshal(data, want)
 	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 		t.Fatalf("Unmarshal(%q) into %T: error %v, encoding/json says %v", data, got, gotErr, wantErr)
@@ -156,6 +227,74 @@ func checkUnmarshal(t *testing.T, data []byte, target func() any) {
 }
 
 func deref(v any) any { return reflect.ValueOf(v).Elem().Interface() }
+
+// overLimits reports whether data, a valid value, goes beyond
+// codec.MaxDepth or codec.MaxItems, found without check: by the nesting of
+// its brackets, and by counting the elements and members of what
+// encoding/json decodes (duplicate member names aside, which no case here
+// has in such numbers).
+func overLimits(data []byte) bool {
+	if nesting(data) > codec.MaxDepth {
+		return true
+	}
+	var v any
+	if stdjson.Unmarshal(data, &v) != nil {
+		return false
+	}
+	return countItems(v) > codec.MaxItems
+}
+
+func countItems(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			n += 1 + countItems(e)
+		}
+	case map[string]any:
+		for _, e := range v {
+			n += 1 + countItems(e)
+		}
+	}
+	return n
+}
+
+// Unmarshal refuses a value beyond the limits whatever it is decoded
+// into, before decoding anything; and takes one at the limits.
+func TestUnmarshalLimits(t *testing.T) {
+	arr := func(n int) string { return "[" + strings.TrimSuffix(strings.Repeat("1,", n), ",") + "]" }
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	for _, c := range []struct {
+		in   string
+		want error
+	}{
+		{arr(codec.MaxItems), nil},
+		{arr(codec.MaxItems + 1), codec.ErrItems},
+		{deep(codec.MaxDepth), nil},
+		{deep(codec.MaxDepth + 1), codec.ErrDepth},
+		{deep(100_000), codec.ErrDepth},
+	} {
+		for _, target := range []func() any{
+			func() any { return new(any) }, func() any { return new([]int) }, func() any { return new(stdjson.RawMessage) },
+			func() any { return new(custom) }, func() any { return new([]any) },
+		} {
+			v := target()
+			err := Codec{}.Unmarshal([]byte(c.in), v)
+			if c.want == nil {
+				if errors.Is(err, codec.ErrLimit) {
+					t.Errorf("%.20q… (%d bytes) into %T: %v", c.in, len(c.in), v, err)
+				}
+				continue
+			}
+			if err != c.want {
+				t.Errorf("%.20q… (%d bytes) into %T: %v, want %v", c.in, len(c.in), v, err, c.want)
+			}
+			if !reflect.ValueOf(v).Elem().IsZero() {
+				t.Errorf("%.20q… into %T: decoded %v before refusing it", c.in, v, deref(v))
+			}
+		}
+	}
+}
 
 func TestUnmarshalAgreesWithEncodingJSON(t *testing.T) {
 	for _, c := range unmarshalCases {
@@ -214,6 +353,8 @@ func BenchmarkUnmarshal(b *testing.B) {
 		{"struct", `{"name": "sq", "count": 3, "ratio": 0.5, "tags": ["a", "b"], "corner": {"X": 1, "Y": 2}}`,
 			func() any { return new(shape) }},
 		{"any", `{"a": [1, 2.5, "x"], "b": {"c": true, "d": null}}`, func() any { return new(any) }},
+		// A result kept undecoded, as a relay keeps it (rpc.Raw).
+		{"unmarshaler", `{"a": [1, 2.5, "x"], "b": {"c": true, "d": null}}`, func() any { return new(stdjson.RawMessage) }},
 	}
 	for _, c := range cases {
 		data := []byte(c.data)
