@@ -44,18 +44,13 @@ type answer struct {
 }
 
 // pendingCall is an outbound call awaiting its answer. Its channel has room
-// for the one answer, so the reader never waits on a caller. answered
-// reports whether the answer is in; it is made once per pendingCall, for
-// CallerReader.ReadFor.
+// for the one answer, so the reader never waits on a caller.
 type pendingCall struct {
-	ch       chan answer
-	answered func() bool
+	ch chan answer
 }
 
 var pendingCalls = sync.Pool{New: func() any {
-	c := &pendingCall{ch: make(chan answer, 1)}
-	c.answered = func() bool { return len(c.ch) != 0 }
-	return c
+	return &pendingCall{ch: make(chan answer, 1)}
 }}
 
 // transmit is the innermost Invoker: encode, send, and wait for the answer.
@@ -135,21 +130,12 @@ func (p *Peer) transmit(ctx context.Context, inv Invocation) error {
 	if call == nil {
 		return nil
 	}
-	p.forkForCall(ctx)
 	return p.await(ctx, inv, id, call)
 }
 
-// await waits for a call's answer, reading it itself if the transport
-// lets it, and decodes it.
+// await waits for a call's answer, which the transport's reading
+// delivers, and decodes it.
 func (p *Peer) await(ctx context.Context, inv Invocation, id int64, call *pendingCall) error {
-	if p.reader != nil {
-		// While a caller reads, the calls it delivers get goroutines of
-		// their own: a handler run on the caller's goroutine would hold
-		// its return hostage.
-		p.readingCallers.Add(1)
-		p.reader.ReadFor(ctx, call.answered)
-		p.readingCallers.Add(-1)
-	}
 	select {
 	case a := <-call.ch:
 		pendingCalls.Put(call)
@@ -215,13 +201,9 @@ func (p *Peer) deliver(m *codec.Message) {
 	if call != nil {
 		delete(p.pending, id)
 	}
-	last := call != nil && len(p.pending) == 0
 	p.mu.Unlock()
 	if call != nil {
 		call.ch <- answer{msg: *m}
-	}
-	if last && p.reader != nil {
-		p.reader.Idle()
 	}
 }
 

@@ -31,7 +31,11 @@ type callCtx struct {
 type servedCall struct {
 	req Request
 	ctx callCtx
+	b   *inBatch // the batch it came in, if any
 }
+
+// run serves the call on a worker (see goServe).
+func (c *servedCall) run() { c.req.peer.serve(c, c.b) }
 
 // Done returns a channel closed when the call ends.
 func (c *callCtx) Done() <-chan struct{} {

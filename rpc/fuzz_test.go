@@ -23,6 +23,11 @@ func FuzzInbound(f *testing.F) {
 		`{"jsonrpc": "2.0", "error": {"code": -32601, "message": "x"}, "id": "1"}`,
 		`{"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 1}}`,
 		`{"jsonrpc": "2.0", "method": "subtract", "params": [1, 2], "id": 1, "id": 2}`,
+		`{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42, "partialResultToken": "t"}, "id": 4}`,
+		`{"jsonrpc": "2.0", "method": "subtract", "params": {"partialResultToken": [1]}, "id": 5}`,
+		`{"jsonrpc": "2.0", "method": "$/progress", "params": {"token": 1, "value": [1,2]}}`,
+		`{"jsonrpc": "2.0", "method": "$/progress", "params": {"token": "x"}}`,
+		`{"jsonrpc": "2.0", "method": "$/progress", "params": [1]}`,
 	} {
 		f.Add([]byte(s))
 	}

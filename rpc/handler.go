@@ -76,13 +76,7 @@ func (r *Request) DecodeParams(v any) error {
 // Func returns a Handler that decodes the params into a P, calls f, and
 // answers with its result. The signature is checked by the compiler.
 func Func[P, R any](f func(ctx context.Context, params P) (R, error)) Handler {
-	return HandlerFunc(func(ctx context.Context, req *Request) (any, error) {
-		var p P
-		if err := req.DecodeParams(&p); err != nil {
-			return nil, err
-		}
-		return f(ctx, p)
-	})
+	return funcHandler[P, R]{f} // see describe.go: it tells its types
 }
 
 // Router is a [Handler] that dispatches on the method name. Methods are
@@ -106,9 +100,17 @@ func (r *Router) Register(method string, h Handler) error {
 	if err := checkMethodName(method); err != nil {
 		return err
 	}
+	if method == DiscoverMethod {
+		return fmt.Errorf("rpc: Register(%q): reserved: use RegisterDiscover", method)
+	}
 	if h == nil {
 		return fmt.Errorf("rpc: Register(%q): nil handler", method)
 	}
+	return r.add(method, h)
+}
+
+// add registers h for method, a name already checked.
+func (r *Router) add(method string, h Handler) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.methods.Load()
@@ -187,6 +189,8 @@ func checkMethodName(method string) error {
 	switch {
 	case method == "":
 		return errors.New("rpc: empty method name")
+	case method == DiscoverMethod:
+		return nil // callable; served only through RegisterDiscover
 	case strings.HasPrefix(method, "rpc."), strings.HasPrefix(method, "$/"):
 		return fmt.Errorf("rpc: method name %q is reserved for the protocol", method)
 	}
@@ -216,7 +220,11 @@ func reflectHandler(fn any) (Handler, error) {
 	if hasParams {
 		pt = t.In(1)
 	}
-	return HandlerFunc(func(ctx context.Context, req *Request) (any, error) {
+	var rt reflect.Type
+	if hasResult {
+		rt = t.Out(0)
+	}
+	return typedHandler{pt, rt, HandlerFunc(func(ctx context.Context, req *Request) (any, error) {
 		args := []reflect.Value{reflect.ValueOf(ctx)}
 		if hasParams {
 			p := reflect.New(pt)
@@ -231,5 +239,5 @@ func reflectHandler(fn any) (Handler, error) {
 			return nil, err
 		}
 		return out[0].Interface(), nil
-	}), nil
+	})}, nil
 }

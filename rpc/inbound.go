@@ -50,14 +50,11 @@ func (in inbound) OnMessage(msg []byte) {
 			Message: fmt.Sprintf("message of %d bytes exceeds the limit of %d", len(msg), p.maxMessageSize)})
 		return
 	}
-	// The scratch is the delivering goroutine's own while it decodes and
-	// dispatches: after a fork (see handoff.go) two may be delivering.
-	sb := p.scratch.Swap(nil)
-	if sb == nil {
-		sb = new(scratchBuf)
-	}
-	msgs, isBatch, err := p.codec.Decode(sb.msgs[:0], msg)
+	// The transport delivers one message at a time: the scratch is free.
+	msgs, isBatch, err := p.codec.Decode(p.scratch[:0], msg)
 	switch {
+	case errors.Is(err, codec.ErrLimit): // well-formed, but a batch too long to take
+		p.reply(codec.Null(), &Error{Code: CodeInvalidRequest, Message: err.Error()})
 	case err != nil:
 		p.reply(codec.Null(), &Error{Code: CodeParseError, Message: err.Error()})
 	case isBatch && len(msgs) == 0:
@@ -68,12 +65,15 @@ func (in inbound) OnMessage(msg []byte) {
 		p.dispatch(&msgs[0], nil)
 	}
 	clear(msgs) // drop references into msg so it can be collected
-	sb.msgs = msgs[:0]
-	p.scratch.Store(sb)
+	p.scratch = msgs[:0]
+	if cap(msgs) > maxScratch {
+		p.scratch = nil // a big batch's worth: let it go rather than keep it per peer
+	}
 }
 
-// scratchBuf holds Decode's output for reuse by the next delivery.
-type scratchBuf struct{ msgs []codec.Message }
+// maxScratch is the most decoded messages a peer keeps room for between
+// deliveries.
+const maxScratch = 64
 
 // dispatch acts on one decoded message. b is the batch it came in, if any.
 func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
@@ -99,6 +99,8 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 			b.add()
 			p.answer(b, m.ID, nil, nil)
 		}
+	case m.Method == progressMethod && m.ID.IsZero():
+		p.deliverProgress(m) // here, in arrival order, before the answer
 	case m.IsNotification():
 		if !strings.HasPrefix(m.Method, "$/") { // unknown protocol notifications are ignored
 			p.notes.push(&Request{Method: m.Method, params: m.Params, peer: p})
@@ -106,18 +108,21 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 	case p.inline != nil && p.inline(m.Method):
 		p.serveInline(m, b)
 	default:
-		// Wait for a handler slot: this is where reading pauses.
+		// Wait for an answer's place, then for a handler slot: this is
+		// where reading pauses.
 		select {
-		case p.handlers <- struct{}{}:
+		case p.answers <- struct{}{}:
 		case <-p.quit:
 			return
 		}
-		here := b == nil && p.runHere()
+		select {
+		case p.handlers <- struct{}{}:
+		case <-p.quit:
+			<-p.answers
+			return
+		}
 		call := &servedCall{req: Request{Method: m.Method, ID: m.ID, params: m.Params, peer: p}}
 		call.ctx.Context = p.ctx
-		if here {
-			call.ctx.Context = p.runCtx
-		}
 		p.mu.Lock()
 		_, dup := p.serving[m.ID]
 		if !dup {
@@ -131,17 +136,25 @@ func (p *Peer) dispatch(m *codec.Message, b *inBatch) {
 			<-p.handlers
 			p.answer(b, m.ID, nil, &Error{Code: CodeInvalidRequest,
 				Message: "invalid request: id " + m.ID.String() + " is in use by a call still in progress"})
+			<-p.answers
 			return
 		}
-		if here {
-			p.serveHere(call)
-			return
-		}
-		go p.serve(call, b)
+		call.b = b
+		goServe(call)
 	}
 }
 
-// serve runs a call's handler and answers it.
+// serve runs a call's handler and answers it. The handler slot is freed
+// when the handler returns; the answer's place is held until the answer is
+// written (or added to its batch). So at most WithMaxConcurrency handlers
+// run, and at most twice that many calls are between being read and
+// having their answers written: a remote end that sends calls without
+// reading their answers stops being read once every place holds an
+// unwritten answer, instead of costing a goroutine and a buffer per call.
+// The places beyond the handler slots keep ordinary bursts flowing when
+// two peers call each other over a link that buffers little; two peers
+// that flood each other beyond them stop reading each other until the
+// transport's write timeout ends the link (the slow-consumer policy).
 func (p *Peer) serve(call *servedCall, b *inBatch) {
 	req := &call.req
 	result, err := p.handle(&call.ctx, req)
@@ -149,11 +162,9 @@ func (p *Peer) serve(call *servedCall, b *inBatch) {
 	p.mu.Lock()
 	delete(p.serving, req.ID)
 	p.mu.Unlock()
-	// The slot bounds running handlers, not answers waiting for the link:
-	// holding it while writing would let two peers that flood each other
-	// wait on each other's full links for ever.
 	<-p.handlers
 	p.answer(b, req.ID, result, err)
+	<-p.answers
 }
 
 // handle calls the handler, turning a panic into an internal error.
@@ -307,7 +318,7 @@ func (n *notifications) push(req *Request) {
 		return
 	}
 	if n.running.CompareAndSwap(false, true) {
-		go n.run()
+		goServe(n)
 	}
 }
 

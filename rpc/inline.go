@@ -11,10 +11,7 @@ import (
 // it on the goroutine that reads the connection, never on a goroutine of
 // its own. That saves a goroutine hand-off per call, which is most of what
 // a small call costs beyond the link itself, at the price of the next
-// message waiting until h returns. (Over a transport that can fork its
-// reading, the peer already runs every call that arrives alone this way
-// until its handler blocks; Inline adds the calls that arrive together and
-// the transports that cannot fork, and skips the per-call context.)
+// message waiting until h returns. It also skips the per-call context.
 //
 // Use it for handlers that only compute: no I/O, no locks held long, no
 // waiting. Its answer is written by the reading goroutine too. While it

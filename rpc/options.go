@@ -15,6 +15,7 @@ const (
 	DefaultMaxMessageSize = 1 << 20 // 1 MiB
 	DefaultMaxConcurrency = 128
 	DefaultSendQueue      = 256
+	DefaultSendBytes      = 4 << 20 // 4 MiB
 )
 
 // Option configures a [Peer]. Options are checked by [NewPeer], which
@@ -28,9 +29,14 @@ type config struct {
 	maxMessageSize int
 	maxConcurrency int
 	sendQueue      int
+	sendBytes      int
 	defaultTimeout time.Duration
 	logger         *slog.Logger
+	values         []keyValue
 }
+
+// keyValue is one value given with [WithValue].
+type keyValue struct{ key, value any }
 
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
@@ -38,6 +44,7 @@ func newConfig(opts []Option) (*config, error) {
 		maxMessageSize: DefaultMaxMessageSize,
 		maxConcurrency: DefaultMaxConcurrency,
 		sendQueue:      DefaultSendQueue,
+		sendBytes:      DefaultSendBytes,
 		logger:         slog.Default(),
 	}
 	for _, o := range opts {
@@ -107,8 +114,13 @@ func WithMaxMessageSize(n int) Option {
 // at once (default [DefaultMaxConcurrency]) and the number of notifications
 // waiting to be handled. Beyond it the peer stops reading until a handler
 // finishes: backpressure on the other end, not an unbounded pile of
-// goroutines. A handler's slot is freed when it returns, before its answer
-// is written, so two peers flooding each other cannot wait on each other.
+// goroutines. It also bounds the answers waiting for a link that stops
+// taking data: at most twice n calls are between being read and having
+// their answers written (or handed to the transport's own bounded
+// buffer), so a remote end that sends calls without reading their answers
+// stops being read. Two peers that flood each other beyond that stop
+// reading each other until the transport's write timeout ends the link
+// (see the adapters' slow-consumer policy).
 //
 // A handler that waits on a call to the other end holds its slot while it
 // waits; if every slot is held that way, the answers cannot be read until
@@ -138,6 +150,21 @@ func WithSendQueue(n int) Option {
 	}
 }
 
+// WithSendBytes bounds the bytes of the outbound messages waiting for the
+// transport at once (default [DefaultSendBytes]); with [WithSendQueue] it
+// bounds, in count and in bytes, what a link that stops taking data can
+// make a peer hold. Beyond it, senders wait, each up to its own context's
+// end. A message larger than n is sent when nothing else waits.
+func WithSendBytes(n int) Option {
+	return func(cfg *config) error {
+		if n < 1 {
+			return fmt.Errorf("rpc: WithSendBytes(%d): must be at least 1", n)
+		}
+		cfg.sendBytes = n
+		return nil
+	}
+}
+
 // WithDefaultTimeout sets a deadline for outbound calls whose context has
 // none. Zero (the default) means no deadline.
 func WithDefaultTimeout(d time.Duration) Option {
@@ -160,4 +187,50 @@ func WithLogger(l *slog.Logger) Option {
 		cfg.logger = l
 		return nil
 	}
+}
+
+// WithValue attaches a value to the peer under key, as context.WithValue
+// does: [Peer.Value] returns it, and so does the context of every handler
+// the peer runs. It carries what a connection learned at its handshake
+// (the authenticated user, say): an adapter's Accept returns it with the
+// peer's other options, and handlers, interceptors and the hub's
+// authorization read it back. The key should be of an unexported type of
+// the package that defines it; a nil key is refused.
+func WithValue(key, value any) Option {
+	return func(cfg *config) error {
+		if key == nil {
+			return errors.New("rpc: WithValue: nil key")
+		}
+		cfg.values = append(cfg.values, keyValue{key, value})
+		return nil
+	}
+}
+
+// Settings are the limits and codec that a list of options gives a peer.
+// Adapters read them before any connection exists: to size a read limit
+// from the maximum message size, say.
+type Settings struct {
+	Codec          codec.Codec
+	MaxMessageSize int
+	MaxConcurrency int
+	SendQueue      int
+	SendBytes      int
+}
+
+// CheckOptions applies opts as [NewPeer] does, without making a peer: it
+// returns the first invalid option's error, or the settings the options
+// give. Adapters call it in their constructors so that a bad option is
+// reported there, not at the first connection.
+func CheckOptions(opts ...Option) (Settings, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return Settings{}, err
+	}
+	return Settings{
+		Codec:          cfg.codec,
+		MaxMessageSize: cfg.maxMessageSize,
+		MaxConcurrency: cfg.maxConcurrency,
+		SendQueue:      cfg.sendQueue,
+		SendBytes:      cfg.sendBytes,
+	}, nil
 }

@@ -38,21 +38,13 @@ type Peer struct {
 	inlineUsed    atomic.Bool     // an inline handler has run
 	inlineRunning atomic.Bool     // an inline handler is running
 
-	// forker is t, if it can fork its reading: calls' handlers then run
-	// on the reading goroutine until they block (see handoff.go).
-	forker Forker
-	run    runState
-	// reader is t, if callers waiting for their answers can read it;
-	// readingCallers counts the callers in its ReadFor.
-	reader         CallerReader
-	readingCallers atomic.Int32
-	runCtx         context.Context // ctx, marked for handlers run on the reading goroutine
-
 	nextID    atomic.Int64
 	handlers  chan struct{} // one token per running call handler
+	answers   chan struct{} // one token per call read and not yet answered
 	sendSlots chan struct{} // one token per message waiting for the transport
+	sendBytes sendBudget    // the bytes of those messages
 	notes     notifications
-	scratch   atomic.Pointer[scratchBuf] // Decode's output, reused; taken by each delivery
+	scratch   []codec.Message // Decode's output, reused by each delivery
 
 	// mu guards the in-flight state below; it is never held across I/O or
 	// user code.
@@ -84,7 +76,9 @@ func NewPeer(t Transport, opts ...Option) (*Peer, error) {
 		maxMessageSize: cfg.maxMessageSize,
 		defaultTimeout: cfg.defaultTimeout,
 		handlers:       make(chan struct{}, cfg.maxConcurrency),
+		answers:        make(chan struct{}, 2*cfg.maxConcurrency),
 		sendSlots:      make(chan struct{}, cfg.sendQueue),
+		sendBytes:      sendBudget{max: cfg.sendBytes},
 		pending:        make(map[int64]*pendingCall),
 		serving:        make(map[codec.ID]*callCtx),
 		quit:           make(chan struct{}),
@@ -96,18 +90,22 @@ func NewPeer(t Transport, opts ...Option) (*Peer, error) {
 		h = NewRouter()
 	}
 	p.inline = inlineRule(h)
-	p.handler, p.invoke = chain(cfg.interceptors, h, p.transmit)
+	p.handler, p.invoke = chain(cfg.interceptors, withProgress(h), p.transmit)
 	p.notes.init(p, cfg.maxConcurrency)
 	base, cancel := context.WithCancel(context.Background())
+	for _, kv := range cfg.values {
+		base = context.WithValue(base, kv.key, kv.value)
+	}
 	p.ctx, p.cancel = context.WithValue(base, peerKey{}, p), cancel
 	p.inlineCtx = inlineContext{p.ctx, p}
-	p.forker, _ = t.(Forker)
-	p.reader, _ = t.(CallerReader)
-	p.runCtx = context.WithValue(p.ctx, runKey{}, p)
-	p.scratch.Store(new(scratchBuf))
+	peerOpened()
 	t.Start(inbound{p})
 	return p, nil
 }
+
+// Value returns the value attached to the peer under key with
+// [WithValue], or nil.
+func (p *Peer) Value(key any) any { return p.ctx.Value(key) }
 
 // Codec returns the peer's codec.
 func (p *Peer) Codec() codec.Codec { return p.codec }
@@ -126,9 +124,6 @@ func (p *Peer) Close() error {
 		// return before the transport can report its end.
 		return nil
 	}
-	// A handler running on the reading goroutine would hold up the
-	// transport's report of its end until it returned.
-	p.forkRunning()
 	<-p.done
 	return nil
 }
@@ -178,6 +173,7 @@ func (p *Peer) end(cause error) {
 	p.pending = nil
 	p.mu.Unlock()
 
+	peerEnded()
 	p.cancel()
 	for _, c := range pending {
 		c.ch <- answer{err: cause}

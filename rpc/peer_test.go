@@ -67,8 +67,6 @@ func TestHandlerCallsBackIntoCaller(t *testing.T) {
 	}
 }
 
-// The call arrives alone, so its handler runs on the reading goroutine
-// (see handoff.go): the $/cancelRequest is read once the reading forks.
 func TestCancellationReachesRemoteHandler(t *testing.T) {
 	started := make(chan struct{})
 	cancelled := make(chan error, 1)
@@ -661,5 +659,48 @@ func TestInvalidResponseEndsItsCall(t *testing.T) {
 	}
 	if got := raw.next(t); !strings.Contains(got, `"code": -32600`) || !strings.HasSuffix(got, `"id": null}`) {
 		t.Fatalf("answer to the broken response: %s", got)
+	}
+}
+
+func TestWithValueReachesPeerAndHandlers(t *testing.T) {
+	type userKey struct{}
+	left, right := rpc.Pipe()
+	router := rpc.NewRouter()
+	router.Register("who", rpc.Func(func(ctx context.Context, _ []int) (string, error) {
+		u, _ := ctx.Value(userKey{}).(string)
+		return u, nil
+	}))
+	server, err := rpc.NewPeer(left, rpc.WithHandler(router), rpc.WithValue(userKey{}, "ada"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	client, _ := rpc.NewPeer(right)
+	defer client.Close()
+	if got := server.Value(userKey{}); got != "ada" {
+		t.Fatalf("Peer.Value = %v, want ada", got)
+	}
+	if client.Value(userKey{}) != nil {
+		t.Fatal("the other peer has the value too")
+	}
+	who, err := rpc.Call[string](context.Background(), client, "who", []int{})
+	if err != nil || who != "ada" {
+		t.Fatalf("handler saw %q, %v; want ada", who, err)
+	}
+	if _, err := rpc.NewPeer(left, rpc.WithValue(nil, 1)); err == nil {
+		t.Fatal("a nil key was accepted")
+	}
+}
+
+func TestCheckOptions(t *testing.T) {
+	s, err := rpc.CheckOptions(rpc.WithMaxMessageSize(4096), nil, rpc.WithSendQueue(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MaxMessageSize != 4096 || s.SendQueue != 3 || s.MaxConcurrency != rpc.DefaultMaxConcurrency || s.Codec == nil || s.Codec.Name() != "json" {
+		t.Fatalf("settings %+v", s)
+	}
+	if _, err := rpc.CheckOptions(rpc.WithMaxConcurrency(0)); err == nil {
+		t.Fatal("WithMaxConcurrency(0) was accepted")
 	}
 }

@@ -39,6 +39,8 @@ type PeerSet struct {
 	byID  map[string]*Peer
 	ids   map[*Peer]string
 	count atomic.Uint64
+
+	watchers watchers // see Watch
 }
 
 // Add puts p in the set under id, or under a fresh id ("peer-1", ...) when
@@ -84,9 +86,13 @@ func (s *PeerSet) Add(id string, p *Peer) (string, error) {
 	if replaced != nil && s.OnLeave != nil {
 		s.OnLeave(id, replaced, replaced.endErr())
 	}
+	if replaced != nil {
+		s.watchers.call(id, replaced, false)
+	}
 	if s.OnJoin != nil {
 		s.OnJoin(id, p)
 	}
+	s.watchers.call(id, p, true)
 	// The peer's context ends with the peer; AfterFunc waits for that
 	// without a goroutine of its own.
 	context.AfterFunc(p.ctx, func() { s.remove(id, p) })
@@ -105,6 +111,7 @@ func (s *PeerSet) remove(id string, p *Peer) {
 	if s.OnLeave != nil {
 		s.OnLeave(id, p, p.endErr())
 	}
+	s.watchers.call(id, p, false)
 }
 
 // Get returns the peer with the given id.

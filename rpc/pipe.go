@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 )
 
 // pipeBuffer is how many messages each direction of a Pipe holds before
@@ -39,19 +38,16 @@ type pipeEnd struct {
 	in      chan []byte // messages for this end
 	other   *pipeEnd
 	inbound Inbound
-	reader  atomic.Uint64 // which of the reading goroutines reads: see Fork
 }
-
-var _ Forker = (*pipeEnd)(nil)
 
 // Start delivers this end's messages to in from one goroutine.
 func (e *pipeEnd) Start(in Inbound) {
 	e.inbound = in
-	go e.read(e.reader.Load())
+	go e.read()
 }
 
-// read delivers messages while it is the reading goroutine number n.
-func (e *pipeEnd) read(n uint64) {
+// read delivers messages until the pipe closes.
+func (e *pipeEnd) read() {
 	for {
 		// Once closed, deliver nothing more, even if messages wait.
 		select {
@@ -63,19 +59,10 @@ func (e *pipeEnd) read(n uint64) {
 		select {
 		case msg := <-e.in:
 			e.inbound.OnMessage(msg)
-			if e.reader.Load() != n {
-				return // forked during that delivery: another reads on
-			}
 		case <-e.state.done:
 		}
 	}
 }
-
-// InputPending reports whether messages wait to be delivered.
-func (e *pipeEnd) InputPending() bool { return len(e.in) > 0 }
-
-// Fork goes on reading on a new goroutine.
-func (e *pipeEnd) Fork() { go e.read(e.reader.Add(1)) }
 
 func (e *pipeEnd) closeErr() error {
 	if e.state.closer == e {

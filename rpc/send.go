@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/parleyrpc/parley/codec"
@@ -30,8 +31,14 @@ func putBuffer(b *buffer) {
 
 // appendValue encodes v onto dst with the peer's codec.
 func (p *Peer) appendValue(dst []byte, v any) ([]byte, error) {
-	if raw, ok := v.(Raw); ok && raw.codec == p.codec {
-		return append(dst, raw.data...), nil
+	if raw, ok := v.(Raw); ok {
+		if raw = raw.bind(p.codec); sameCodec(raw.codec, p.codec) {
+			return append(dst, raw.data...), nil
+		}
+		var err error
+		if v, err = raw.value(); err != nil { // another codec's: convert it
+			return dst, err
+		}
 	}
 	if p.appender != nil {
 		return p.appender.AppendValue(dst, v)
@@ -61,7 +68,15 @@ func (p *Peer) send(ctx context.Context, msg []byte) error {
 			return p.endErr()
 		}
 	}
+	if err := p.sendBytes.acquire(ctx, p.quit, len(msg)); err != nil {
+		<-p.sendSlots
+		if err == errQuit {
+			return p.endErr()
+		}
+		return err
+	}
 	err := p.t.Send(ctx, msg)
+	p.sendBytes.release(len(msg))
 	<-p.sendSlots
 	if err != nil && ctx.Err() == nil {
 		// Not our giving up: the link is gone. Say so now, to everyone
@@ -76,4 +91,54 @@ func (p *Peer) endErr() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err
+}
+
+// sendBudget bounds the bytes of the messages a peer has handed to its
+// transport and that are not yet written (or buffered by the transport
+// within its own bound). A message larger than the whole budget goes out
+// alone.
+type sendBudget struct {
+	mu   sync.Mutex
+	max  int
+	used int
+	wake chan struct{} // closed when bytes are released while someone waits
+}
+
+// errQuit is acquire's error when the peer ends while it waits.
+var errQuit = errors.New("rpc: peer ending")
+
+// acquire takes n bytes of the budget, waiting while it is spent, up to
+// ctx's end or quit's.
+func (b *sendBudget) acquire(ctx context.Context, quit <-chan struct{}, n int) error {
+	b.mu.Lock()
+	for b.used > 0 && b.used+n > b.max {
+		if b.wake == nil {
+			b.wake = make(chan struct{})
+		}
+		wake := b.wake
+		b.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-quit:
+			return errQuit
+		}
+		b.mu.Lock()
+	}
+	b.used += n
+	b.mu.Unlock()
+	return nil
+}
+
+// release gives n bytes back and wakes whoever waits for them.
+func (b *sendBudget) release(n int) {
+	b.mu.Lock()
+	b.used -= n
+	wake := b.wake
+	b.wake = nil
+	b.mu.Unlock()
+	if wake != nil {
+		close(wake)
+	}
 }
