@@ -17,7 +17,7 @@ func BenchmarkNodeCalls(b *testing.B) {
 	const calls = 2000
 	for _, codec := range []string{"json", "cbor"} {
 		b.Run(codec, func(b *testing.B) {
-			f := newFixture(b, socketio.Options{Handler: testRouter()}, nil)
+			f := newFixture(b, socketio.ServerOptions{Handler: testRouter()}, nil)
 			var seq, pipe time.Duration
 			for range b.N {
 				var res struct{ Sequential, Pipelined int64 }

@@ -21,7 +21,7 @@ import (
 func TestBroadcast(t *testing.T) {
 	const n, silent = 200, 17
 	var names sync.Map // conn id -> the name the client gave in its handshake
-	f := newFixture(t, socketio.Options{
+	f := newFixture(t, socketio.ServerOptions{
 		Accept: func(conn sio.Conn) ([]rpc.Option, error) {
 			u := conn.URL()
 			names.Store(conn.ID(), u.Query().Get("name"))

@@ -14,7 +14,7 @@
 //
 //	io := gosocketio.NewServer(nil)               // github.com/googollee/go-socket.io
 //	peers := new(rpc.PeerSet)
-//	srv, err := socketio.Attach(io, &socketio.Options{
+//	srv, err := socketio.Attach(io, &socketio.ServerOptions{
 //		Handler: router,                          // an *rpc.Router
 //		Peers:   peers,                           // each peer under conn.ID()
 //	})
@@ -23,10 +23,12 @@
 //
 // A handler finds its caller with rpc.PeerFromContext(ctx) and its id with
 // peers.ID; the server calls one client with peers.Call and all of them
-// with rpc.CallAll. Options.Accept sees each connection (conn.RemoteHeader(),
-// conn.URL()) before its peer exists: authenticate there. Options.OnPeer
-// gets each new peer; [Server.PeerOf] finds the peer of a connection from
-// your own event handlers.
+// with rpc.CallAll. ServerOptions.Accept sees each connection
+// (conn.RemoteHeader(), conn.URL()) before its peer exists: authenticate
+// there, and return rpc.WithValue(key, user) so that handlers see who
+// called. ServerOptions.OnConnect gets each new peer (it cannot refuse:
+// Accept can); [Server.PeerOf] finds the peer of a connection from your
+// own event handlers.
 //
 // # What Attach registers
 //
@@ -36,16 +38,17 @@
 // OnConnect, OnDisconnect and OnError per namespace and replaces them
 // without a word, so:
 //
-//   - pass your own in Options.OnConnect, OnDisconnect and OnError; the
-//     adapter calls them (yours runs first on connect and may refuse the
-//     connection; on disconnect, after the peer has been told);
+//   - pass your own in ServerOptions.SocketOnConnect, SocketOnDisconnect
+//     and SocketOnError; the adapter calls them (yours runs first on
+//     connect and may refuse the connection; on disconnect, after the
+//     peer has been told);
 //   - Attach returns an error if the namespace has one of the four already,
 //     rather than replace it;
 //   - do not register one of them on the namespace after Attach: it would
 //     replace the adapter's, which then stops working there.
 //
-// A panic in your OnConnect, OnDisconnect or OnError, or in Accept or
-// OnPeer, is recovered and logged (go-socket.io does not recover these and
+// A panic in your SocketOnConnect, SocketOnDisconnect or SocketOnError,
+// or in Accept or OnConnect, is recovered and logged (go-socket.io does not recover these and
 // the process would crash); on connect it refuses the connection.
 //
 // # Messages on the event
@@ -55,6 +58,16 @@
 // the client answers and calls by emitting on the same event. Socket.IO
 // acknowledgements are not used (an unanswered ack never times out); an
 // ack callback the client passes is never called.
+//
+// Socket.IO's own acknowledgements are not served as calls here, as the
+// socketio4 adapter serves them, because go-socket.io v1.7.0 cannot do it
+// safely: it has no catch-all listener (every event would have to be
+// registered by name before serving, and methods registered later would
+// be missed), the arguments of an event are decoded into the types its
+// handler declares and a mismatch drops the client, and emits with an
+// acknowledgement race on its ack counter with any the application makes
+// itself. For acknowledgements as calls, move to socket.io-client 4 and
+// the socketio4 adapter.
 //
 // The codec is chosen per connection by the handshake URL's query
 // parameter [QueryCodec]: none or "json" is JSON-RPC 2.0 as JSON text;
@@ -99,9 +112,10 @@
 // connection.
 //
 // Outbound messages go through a per-connection queue
-// (Options.SendQueue) to one writer goroutine, which emits them one at a
+// (of the peer's send-queue size, rpc.DefaultSendQueue unless
+// PeerOptions set rpc.WithSendQueue) to one writer goroutine, which emits them one at a
 // time. So Send honours its context while it waits for room, the peer can
-// send from any goroutine (OnPeer and the connect handler included, where
+// send from any goroutine (OnConnect and the connect handler included, where
 // a direct emit would deadlock), and the adapter's emits on a connection
 // never run concurrently. The writer's Emit itself has no context: it waits
 // for go-socket.io's writer, which a client that stops reading holds up
@@ -130,7 +144,7 @@
 //     in go-socket.io's table for good (Count grows); the adapter never
 //     sees it, because go-socket.io calls no handler for it. Serve the
 //     websocket transport only if you can (engineio.Options.Transports),
-//     which also avoids the upgrade failures above. Options.IdleTimeout
+//     which also avoids the upgrade failures above. ServerOptions.IdleTimeout
 //     closes connections that did get through and then say nothing.
 //   - A connection whose read goroutine fails on a malformed packet header
 //     leaves one of go-socket.io's goroutines behind for 30 seconds (a

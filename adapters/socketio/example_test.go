@@ -33,7 +33,7 @@ func Example() {
 	})
 	io.OnEvent("/", "chat", func(conn gosocketio.Conn, msg string) string { return "echo: " + msg })
 
-	srv, err := socketio.Attach(io, &socketio.Options{
+	srv, err := socketio.Attach(io, &socketio.ServerOptions{
 		Handler: router,
 		Peers:   peers, // each peer under conn.ID()
 		Accept: func(conn gosocketio.Conn) ([]rpc.Option, error) {
@@ -44,7 +44,7 @@ func Example() {
 			return nil, nil
 		},
 		// Your own connect handler goes here, not on io.
-		OnConnect: func(conn gosocketio.Conn) error {
+		SocketOnConnect: func(conn gosocketio.Conn) error {
 			log.Println("connected:", conn.ID())
 			return nil
 		},

@@ -24,11 +24,11 @@ import (
 func TestBadPayloads(t *testing.T) {
 	var mu sync.Mutex
 	var connects, disconnects int
-	f := newFixture(t, socketio.Options{
-		Handler:      testRouter(),
-		PeerOptions:  []rpc.Option{rpc.WithMaxMessageSize(1024)},
-		OnConnect:    func(sio.Conn) error { mu.Lock(); connects++; mu.Unlock(); return nil },
-		OnDisconnect: func(sio.Conn, string) { mu.Lock(); disconnects++; mu.Unlock() },
+	f := newFixture(t, socketio.ServerOptions{
+		Handler:            testRouter(),
+		PeerOptions:        []rpc.Option{rpc.WithMaxMessageSize(1024)},
+		SocketOnConnect:    func(sio.Conn) error { mu.Lock(); connects++; mu.Unlock(); return nil },
+		SocketOnDisconnect: func(sio.Conn, string) { mu.Lock(); disconnects++; mu.Unlock() },
 	}, func(s *sio.Server) {
 		s.OnEvent("/", "chat", func(_ sio.Conn, msg string) string { return "echo: " + msg })
 	})
@@ -80,7 +80,7 @@ func TestDisconnectMidCall(t *testing.T) {
 		return 0, ctx.Err()
 	}))
 	var names sync.Map // conn id -> name
-	f := newFixture(t, socketio.Options{
+	f := newFixture(t, socketio.ServerOptions{
 		Handler: r,
 		Accept: func(conn sio.Conn) ([]rpc.Option, error) {
 			u := conn.URL()

@@ -38,7 +38,7 @@ func TestInOrder(t *testing.T) {
 		defer mu.Unlock()
 		return len(seen), nil
 	}))
-	f := newFixture(t, socketio.Options{Handler: r}, nil)
+	f := newFixture(t, socketio.ServerOptions{Handler: r}, nil)
 	var res struct{ Count outcome }
 	lastJSON(t, node(t, 20*time.Second, "order.mjs", f.url, strconv.Itoa(n)), &res)
 	res.Count.is(t, "count", strconv.Itoa(n))
@@ -67,7 +67,7 @@ func TestBackpressure(t *testing.T) {
 		once.Do(func() { close(release) })
 		return true, nil
 	}))
-	f := newFixture(t, socketio.Options{Handler: r, PeerOptions: []rpc.Option{rpc.WithMaxConcurrency(1)}}, nil)
+	f := newFixture(t, socketio.ServerOptions{Handler: r, PeerOptions: []rpc.Option{rpc.WithMaxConcurrency(1)}}, nil)
 	var res struct {
 		Released, Blocked, Added outcome
 		Events                   []string

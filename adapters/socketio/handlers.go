@@ -31,7 +31,7 @@ func (s *Server) handleConnect(conn sio.Conn) error {
 		s.log.Info("socketio: connection refused", "namespace", s.ns, "conn", conn.ID(), "err", err)
 		_ = conn.Close()
 		if s.onError != nil {
-			_ = s.call("OnError", func() error { s.onError(conn, err); return nil })
+			_ = s.call("SocketOnError", func() error { s.onError(conn, err); return nil })
 		}
 	}
 	return nil
@@ -68,7 +68,7 @@ func (s *Server) connect(conn sio.Conn) (err error) {
 	}()
 
 	if s.onConnect != nil {
-		if err := s.call("OnConnect", func() error { return s.onConnect(conn) }); err != nil {
+		if err := s.call("SocketOnConnect", func() error { return s.onConnect(conn) }); err != nil {
 			return err
 		}
 	}
@@ -100,7 +100,7 @@ func (s *Server) connect(conn sio.Conn) (err error) {
 		}
 	}
 	if s.onPeer != nil {
-		if err := s.call("OnPeer", func() error { s.onPeer(p, conn); return nil }); err != nil {
+		if err := s.call("OnConnect", func() error { s.onPeer(p, conn); return nil }); err != nil {
 			return err
 		}
 	}
@@ -145,7 +145,7 @@ func (s *Server) handleDisconnect(conn sio.Conn, reason string) {
 		s.forget(t)
 	}
 	if s.onDisc != nil {
-		_ = s.call("OnDisconnect", func() error { s.onDisc(conn, reason); return nil })
+		_ = s.call("SocketOnDisconnect", func() error { s.onDisc(conn, reason); return nil })
 	}
 }
 
@@ -158,7 +158,7 @@ func (s *Server) handleError(conn sio.Conn, err error) {
 		}
 	}
 	if s.onError != nil {
-		_ = s.call("OnError", func() error { s.onError(conn, err); return nil })
+		_ = s.call("SocketOnError", func() error { s.onError(conn, err); return nil })
 	}
 }
 

@@ -131,7 +131,7 @@ func (s *hostileSIO) write(msg []byte) error {
 // server, and dials it with the raw client.
 func hostileTarget(t *testing.T, c codec.Codec) hostile.Target {
 	svc := hostile.NewService()
-	f := newFixture(t, socketio.Options{PeerOptions: svc.PeerOptions()}, nil)
+	f := newFixture(t, socketio.ServerOptions{PeerOptions: svc.PeerOptions()}, nil)
 	return hostile.Target{
 		Codec:   c,
 		Service: svc,

@@ -45,14 +45,14 @@ func TestInterop(t *testing.T) {
 			}
 			got := make(chan serverSide, 1)
 			const text = "héllo \u2028 <&> \"quoted\" \\ 😀"
-			f := newFixture(t, socketio.Options{
+			f := newFixture(t, socketio.ServerOptions{
 				Handler: testRouter(),
-				OnPeer: func(p *rpc.Peer, conn sio.Conn) {
+				OnConnect: func(p *rpc.Peer, conn sio.Conn) {
 					// Sending from inside go-socket.io's connect handler,
 					// where an emit would deadlock: the message waits in
 					// the connection's queue.
-					_ = p.Notify(context.Background(), "hello", []string{"from OnPeer"})
-					// Calls from OnPeer itself could not be answered
+					_ = p.Notify(context.Background(), "hello", []string{"from OnConnect"})
+					// Calls from OnConnect itself could not be answered
 					// before it returns: go.
 					go func() {
 						ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -79,8 +79,8 @@ func TestInterop(t *testing.T) {
 			sum.Unknown.fails(t, "unknown method", rpc.CodeMethodNotFound)
 			sum.BadParams.fails(t, "wrong params", rpc.CodeInvalidParams)
 			sum.Callback.is(t, "callback", "42")
-			if sum.Hello != "from OnPeer" {
-				t.Errorf("notification sent from OnPeer: got %q", sum.Hello)
+			if sum.Hello != "from OnConnect" {
+				t.Errorf("notification sent from OnConnect: got %q", sum.Hello)
 			}
 			if sum.Bye != "done" {
 				t.Errorf("bye notification: got %q", sum.Bye)
@@ -97,8 +97,8 @@ func TestInterop(t *testing.T) {
 // not serve is refused, and go-socket.io keeps no session for it.
 func TestUnknownCodecRefused(t *testing.T) {
 	disconnected := make(chan string, 1)
-	f := newFixture(t, socketio.Options{
-		OnDisconnect: func(conn sio.Conn, reason string) {
+	f := newFixture(t, socketio.ServerOptions{
+		SocketOnDisconnect: func(conn sio.Conn, reason string) {
 			select {
 			case disconnected <- conn.ID():
 			default:

@@ -36,7 +36,7 @@ type fixture struct {
 // newFixture attaches the adapter with opts (Peers and a quiet Logger are
 // filled in if nil);
 // before, if not nil, registers the test's own handlers first.
-func newFixture(t testing.TB, opts socketio.Options, before func(*sio.Server)) *fixture {
+func newFixture(t testing.TB, opts socketio.ServerOptions, before func(*sio.Server)) *fixture {
 	t.Helper()
 	f := &fixture{io: sio.NewServer(nil), served: make(chan struct{})}
 	if before != nil {

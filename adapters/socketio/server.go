@@ -18,13 +18,10 @@ import (
 	"github.com/parleyrpc/parley/rpc"
 )
 
-// Defaults of [Options].
+// Defaults of [ServerOptions].
 const (
 	DefaultNamespace = "/"
 	DefaultEvent     = "rpc"
-	// DefaultSendQueue is how many outbound messages wait for a
-	// connection's writer before Send waits.
-	DefaultSendQueue = 64
 )
 
 // QueryCodec is the query parameter of the handshake URL in which a
@@ -35,13 +32,13 @@ const QueryCodec = "codec"
 // ErrServerClosed is why a connection is refused after [Server.Close].
 var ErrServerClosed = errors.New("socketio: server closed")
 
-// Options configures [Attach]. The zero value serves JSON and CBOR on the
+// ServerOptions configures [Attach]. The zero value serves JSON and CBOR on the
 // event "rpc" of namespace "/" and answers every call "method not found".
-type Options struct {
+type ServerOptions struct {
 	// Namespace is the socket.io namespace to serve ("/" when empty).
 	// go-socket.io drops every connection unless namespace "/" has a
 	// handler, so when Namespace is another one, register something on
-	// "/" too (an OnConnect that returns nil will do).
+	// "/" too (an OnConnect handler that returns nil will do).
 	Namespace string
 
 	// Event is the event name that carries the messages, both ways
@@ -75,35 +72,32 @@ type Options struct {
 	// every namespace of it).
 	Accept func(conn sio.Conn) ([]rpc.Option, error)
 
-	// OnPeer, if not nil, is called with each new peer, after it has
-	// joined Peers. It runs inside go-socket.io's connect handling: the
+	// OnConnect, if not nil, is called with each new peer, after it has
+	// joined Peers. It cannot refuse the connection: that is Accept's
+	// job. It runs inside go-socket.io's connect handling: the
 	// peer can send (messages wait in its queue until the connection is
-	// up), but the answer to a call cannot arrive before OnPeer returns,
+	// up), but the answer to a call cannot arrive before OnConnect returns,
 	// so make calls from a goroutine.
 	//
-	// OnConnect, Accept and OnPeer must not call conn.Emit: on namespace
+	// SocketOnConnect, Accept and OnConnect must not call conn.Emit: on namespace
 	// "/", an emit inside go-socket.io's connect handling deadlocks the
 	// connection for good. Send through the peer, or emit from a
 	// goroutine.
-	OnPeer func(p *rpc.Peer, conn sio.Conn)
+	OnConnect func(p *rpc.Peer, conn sio.Conn)
 
-	// OnConnect, OnDisconnect and OnError are your own go-socket.io
-	// handlers for the namespace. go-socket.io keeps one of each per
-	// namespace and Attach registers its own, which call these: pass
-	// yours here instead of registering them on the server. OnConnect
-	// runs first, before Accept; its error refuses the connection.
-	// OnDisconnect runs after the connection's peer has been told, for
-	// refused connections too. OnError also hears why a connection was
-	// refused; its conn is nil when go-socket.io failed to set a
-	// connection up on namespace "/".
-	OnConnect    func(conn sio.Conn) error
-	OnDisconnect func(conn sio.Conn, reason string)
-	OnError      func(conn sio.Conn, err error)
-
-	// SendQueue bounds the outbound messages waiting for a connection's
-	// writer (default [DefaultSendQueue]); beyond it Send waits, each up
-	// to its own context's end.
-	SendQueue int
+	// SocketOnConnect, SocketOnDisconnect and SocketOnError are your own
+	// go-socket.io OnConnect, OnDisconnect and OnError handlers for the
+	// namespace. go-socket.io keeps one of each per namespace and Attach
+	// registers its own, which call these: pass yours here instead of
+	// registering them on the server. SocketOnConnect runs first, before
+	// Accept; its error refuses the connection. SocketOnDisconnect runs
+	// after the connection's peer has been told, for refused connections
+	// too. SocketOnError also hears why a connection was refused; its
+	// conn is nil when go-socket.io failed to set a connection up on
+	// namespace "/".
+	SocketOnConnect    func(conn sio.Conn) error
+	SocketOnDisconnect func(conn sio.Conn, reason string)
+	SocketOnError      func(conn sio.Conn, err error)
 
 	// IdleTimeout, if positive, closes a connection on which no message
 	// arrived on the event for that long (cause [ErrIdle]). Answers to
@@ -164,11 +158,11 @@ var reservedEvents = []string{
 // Call Attach before serving, like go-socket.io's own On* methods, which
 // are not safe to call while connections are served. opts (nil means all
 // defaults) is copied; the PeerOptions are tried here.
-func Attach(srv *sio.Server, opts *Options) (*Server, error) {
+func Attach(srv *sio.Server, opts *ServerOptions) (*Server, error) {
 	if srv == nil {
 		return nil, errors.New("socketio: Attach: nil server")
 	}
-	var o Options
+	var o ServerOptions
 	if opts != nil {
 		o = *opts
 	}
@@ -184,12 +178,6 @@ func Attach(srv *sio.Server, opts *Options) (*Server, error) {
 	if slices.Contains(reservedEvents, o.Event) {
 		return nil, fmt.Errorf("socketio: Attach: %q is an event name socket.io reserves", o.Event)
 	}
-	if o.SendQueue == 0 {
-		o.SendQueue = DefaultSendQueue
-	}
-	if o.SendQueue < 0 {
-		return nil, fmt.Errorf("socketio: Attach: negative SendQueue %d", o.SendQueue)
-	}
 	if o.IdleTimeout < 0 {
 		return nil, fmt.Errorf("socketio: Attach: negative IdleTimeout %v", o.IdleTimeout)
 	}
@@ -201,12 +189,11 @@ func Attach(srv *sio.Server, opts *Options) (*Server, error) {
 		ns:        o.Namespace,
 		codecs:    make(map[string]codec.Codec),
 		accept:    o.Accept,
-		onPeer:    o.OnPeer,
-		onConnect: o.OnConnect,
-		onDisc:    o.OnDisconnect,
-		onError:   o.OnError,
+		onPeer:    o.OnConnect,
+		onConnect: o.SocketOnConnect,
+		onDisc:    o.SocketOnDisconnect,
+		onError:   o.SocketOnError,
 		peers:     o.Peers,
-		sendQueue: o.SendQueue,
 		idle:      o.IdleTimeout,
 		log:       o.Logger,
 		conns:     make(map[sio.Conn]*transport),
@@ -229,11 +216,13 @@ func Attach(srv *sio.Server, opts *Options) (*Server, error) {
 		s.base = append(s.base, rpc.WithHandler(o.Handler))
 	}
 	s.base = slices.Clip(append(s.base, o.PeerOptions...))
-	if err := checkOptions(s.base); err != nil {
+	settings, err := rpc.CheckOptions(s.base...)
+	if err != nil {
 		return nil, fmt.Errorf("socketio: Attach: PeerOptions: %w", err)
 	}
+	s.sendQueue = settings.SendQueue // the peer's own send queue size
 	if taken := registered(srv, o.Namespace, o.Event); len(taken) > 0 {
-		return nil, fmt.Errorf("socketio: Attach: namespace %q already has %s; go-socket.io keeps one of each and Attach would replace it: pass yours in Options instead",
+		return nil, fmt.Errorf("socketio: Attach: namespace %q already has %s; go-socket.io keeps one of each and Attach would replace it: pass yours in ServerOptions instead",
 			o.Namespace, strings.Join(taken, ", "))
 	}
 	srv.OnConnect(s.ns, s.handleConnect)
@@ -241,18 +230,6 @@ func Attach(srv *sio.Server, opts *Options) (*Server, error) {
 	srv.OnError(s.ns, s.handleError)
 	srv.OnEvent(s.ns, s.event, s.handleEvent)
 	return s, nil
-}
-
-// checkOptions tries the peer options on a peer over a pipe.
-func checkOptions(opts []rpc.Option) error {
-	a, b := rpc.Pipe()
-	defer b.Close()
-	p, err := rpc.NewPeer(a, opts...)
-	if err != nil {
-		_ = a.Close()
-		return err
-	}
-	return p.Close()
 }
 
 // Namespace returns the namespace the server serves.

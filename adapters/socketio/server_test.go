@@ -45,7 +45,7 @@ func TestAttachRefusesToReplaceHandlers(t *testing.T) {
 	}
 	s := sio.NewServer(nil)
 	s.OnConnect("/chat", func(sio.Conn) error { return nil })
-	if _, err := socketio.Attach(s, &socketio.Options{Namespace: "/chat"}); err == nil {
+	if _, err := socketio.Attach(s, &socketio.ServerOptions{Namespace: "/chat"}); err == nil {
 		t.Error("Attach replaced the OnConnect of namespace /chat")
 	}
 	// Other events, and other namespaces, are no obstacle.
@@ -59,10 +59,9 @@ func TestAttachRefusesToReplaceHandlers(t *testing.T) {
 
 // TestAttachChecksOptions: bad options are reported by Attach.
 func TestAttachChecksOptions(t *testing.T) {
-	for name, o := range map[string]*socketio.Options{
+	for name, o := range map[string]*socketio.ServerOptions{
 		"namespace":   {Namespace: "chat"},
 		"reserved":    {Event: "disconnect"},
-		"send queue":  {SendQueue: -1},
 		"idle":        {IdleTimeout: -time.Second},
 		"peer option": {PeerOptions: []rpc.Option{rpc.WithMaxConcurrency(0)}},
 		"nil codec":   {Codecs: []codec.Codec{nil}},
@@ -80,7 +79,7 @@ func TestAttachChecksOptions(t *testing.T) {
 // TestNamespace: the adapter on a namespace other than "/", next to the
 // user's own handler on "/", in JSON and CBOR.
 func TestNamespace(t *testing.T) {
-	f := newFixture(t, socketio.Options{Namespace: "/rpc", Handler: testRouter()}, func(s *sio.Server) {
+	f := newFixture(t, socketio.ServerOptions{Namespace: "/rpc", Handler: testRouter()}, func(s *sio.Server) {
 		s.OnConnect("/", func(sio.Conn) error { return nil })
 	})
 	if f.srv.Namespace() != "/rpc" || f.srv.Event() != "rpc" {
@@ -97,9 +96,9 @@ func TestNamespace(t *testing.T) {
 // user's OnError hears why; go-socket.io keeps no session for it.
 func TestAcceptRefuses(t *testing.T) {
 	errs := make(chan error, 1)
-	f := newFixture(t, socketio.Options{
-		Accept:  func(sio.Conn) ([]rpc.Option, error) { return nil, errNope },
-		OnError: func(_ sio.Conn, err error) { errs <- err },
+	f := newFixture(t, socketio.ServerOptions{
+		Accept:        func(sio.Conn) ([]rpc.Option, error) { return nil, errNope },
+		SocketOnError: func(_ sio.Conn, err error) { errs <- err },
 	}, nil)
 	var res struct{ Disconnected bool }
 	lastJSON(t, node(t, 20*time.Second, "refused.mjs", f.url, "json"), &res)
@@ -118,18 +117,18 @@ func TestAcceptRefuses(t *testing.T) {
 // TestHookPanics: a panic in a user hook refuses the connection and is
 // logged; the server lives on (go-socket.io would crash).
 func TestHookPanics(t *testing.T) {
-	for _, hook := range []string{"OnConnect", "Accept", "OnPeer"} {
+	for _, hook := range []string{"SocketOnConnect", "Accept", "OnConnect"} {
 		t.Run(hook, func(t *testing.T) {
-			o := socketio.Options{}
+			o := socketio.ServerOptions{}
 			switch hook {
-			case "OnConnect":
-				o.OnConnect = func(sio.Conn) error { panic("boom") }
+			case "SocketOnConnect":
+				o.SocketOnConnect = func(sio.Conn) error { panic("boom") }
 			case "Accept":
 				o.Accept = func(sio.Conn) ([]rpc.Option, error) { panic("boom") }
-			case "OnPeer":
-				o.OnPeer = func(*rpc.Peer, sio.Conn) { panic("boom") }
+			case "OnConnect":
+				o.OnConnect = func(*rpc.Peer, sio.Conn) { panic("boom") }
 			}
-			o.OnDisconnect = func(sio.Conn, string) { panic("boom again") }
+			o.SocketOnDisconnect = func(sio.Conn, string) { panic("boom again") }
 			f := newFixture(t, o, nil)
 			var res struct{ Disconnected bool }
 			lastJSON(t, node(t, 20*time.Second, "refused.mjs", f.url, "json"), &res)
@@ -146,9 +145,9 @@ func TestHookPanics(t *testing.T) {
 // timeout, and its peer ends with ErrIdle.
 func TestIdleTimeout(t *testing.T) {
 	peers := make(chan *rpc.Peer, 1)
-	f := newFixture(t, socketio.Options{
+	f := newFixture(t, socketio.ServerOptions{
 		IdleTimeout: 300 * time.Millisecond,
-		OnPeer:      func(p *rpc.Peer, _ sio.Conn) { peers <- p },
+		OnConnect:   func(p *rpc.Peer, _ sio.Conn) { peers <- p },
 	}, nil)
 	var res struct{ Disconnected bool }
 	lastJSON(t, node(t, 20*time.Second, "refused.mjs", f.url, "json"), &res)
@@ -163,7 +162,7 @@ func TestIdleTimeout(t *testing.T) {
 
 // TestClosedServerRefuses: after Close, new connections are refused.
 func TestClosedServerRefuses(t *testing.T) {
-	f := newFixture(t, socketio.Options{}, nil)
+	f := newFixture(t, socketio.ServerOptions{}, nil)
 	_ = f.srv.Close()
 	var res struct{ Disconnected bool }
 	lastJSON(t, node(t, 20*time.Second, "refused.mjs", f.url, "json"), &res)
@@ -181,8 +180,8 @@ func TestClosedServerRefuses(t *testing.T) {
 func TestConcurrentEmits(t *testing.T) {
 	const goroutines, each = 8, 50
 	var srv atomic.Pointer[socketio.Server] // set once Attach has returned
-	f := newFixture(t, socketio.Options{
-		OnPeer: func(p *rpc.Peer, conn sio.Conn) {
+	f := newFixture(t, socketio.ServerOptions{
+		OnConnect: func(p *rpc.Peer, conn sio.Conn) {
 			go func() {
 				var wg sync.WaitGroup
 				for g := range goroutines {

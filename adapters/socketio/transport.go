@@ -18,7 +18,7 @@ import (
 )
 
 // ErrIdle is the cause a connection ends with when no message arrived on
-// the rpc event for [Options.IdleTimeout].
+// the rpc event for [ServerOptions.IdleTimeout].
 var ErrIdle = errors.New("socketio: connection idle")
 
 // transport is the [rpc.Transport] over one socket.io connection (its

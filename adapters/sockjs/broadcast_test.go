@@ -99,7 +99,7 @@ func TestBroadcast(t *testing.T) {
 	}()
 
 	want := goClients + len(nodes)
-	waitFor(t, 30*time.Second, fmt.Sprintf("%d clients to say hello", want), func() bool {
+	e.waitFor(t, 30*time.Second, fmt.Sprintf("%d clients to say hello", want), func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return len(e.names) == want

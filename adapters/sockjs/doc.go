@@ -6,37 +6,44 @@
 //
 // # Serving
 //
-// Build a [Server] from a [Config], then either mount the http.Handler it
+// Build a [Server] from [ServerOptions], then mount the http.Handler it
 // builds:
 //
-//	srv, err := sockjs.NewServer(&sockjs.Config{
-//		PeerOptions: []rpc.Option{rpc.WithHandler(router)},
-//		Peers:       peers, // optional *rpc.PeerSet
+//	srv, err := sockjs.NewServer(&sockjs.ServerOptions{
+//		Handler: router, // an rpc.Handler, shared by every session
+//		Peers:   peers,  // optional *rpc.PeerSet
 //	})
 //	...
 //	defer srv.Close()
-//	mux.Handle("/rpc/", srv.Handler("/rpc", nil)) // nil: sockjs.DefaultOptions
+//	mux.Handle("/rpc/", srv.Handler("/rpc", nil)) // nil: sockjs.DefaultOptions()
 //
-// or hand [Server.HandleSession] to sockjs-go yourself (sockjsgo being
-// github.com/igm/sockjs-go/v3/sockjs):
+// [Options], [Session] and [DefaultOptions] are sockjs-go's, named in this
+// package so that one import serves: change a copy to enable the raw
+// websocket endpoint, say:
 //
-//	opts := sockjsgo.DefaultOptions
-//	opts.CheckOrigin = srv.CheckOrigin // and on a copy of opts.WebsocketUpgrader
-//	mux.Handle("/rpc/", srv.Guard(sockjsgo.NewHandler("/rpc", opts, srv.HandleSession)))
+//	opts := sockjs.DefaultOptions()
+//	opts.RawWebsocket = true
+//	mux.Handle("/rpc/", srv.Handler("/rpc", &opts))
 //
 // [Server.Handler] copies the options it is given (the caller's copy, and
 // the websocket upgrader it points to, are never modified), checks origins
-// and applies [Config.ReadLimit]; when you mount HandleSession yourself,
-// [Server.Guard] and [Server.CheckOrigin] give you the same.
+// and applies [ServerOptions.ReadLimit]. To mount [Server.HandleSession]
+// with sockjs-go's NewHandler yourself, wrap the result in [Server.Guard]
+// and set [Server.CheckOrigin] in the options and their upgrader, for the
+// same checks.
 //
-// Each session gets its own Peer. [Config.OnConnect] sees the Peer and the
-// sockjs.Session before the client's first message is read: the session's
-// Request (headers, cookies, query) and ID are there for authentication and
-// per-client state. An error from it closes the session with
-// [CloseRefused] and the error's text as the reason. Then, if
-// [Config.Peers] is set, the Peer joins that set under the session id (the
+// Each session gets its own Peer. [ServerOptions.Accept], if set, sees the
+// session first, before the Peer exists: the session's Request (headers,
+// cookies, query) and ID are there to authenticate. It may refuse (the
+// session is closed with [CloseRefused] and the error's text as the
+// reason), or return Peer options for this session, such as
+// rpc.WithValue(userKey{}, user), so that handlers find the user in their
+// context. Then the Peer is made, with the endpoint's codec; if
+// [ServerOptions.Peers] is set, it joins that set under the session id (the
 // raw websocket endpoint has no session id: the set makes one up), and
-// leaves it by itself when the session ends.
+// leaves it by itself when the session ends. Then [ServerOptions.OnConnect],
+// if set, is called with the Peer, already serving, on a goroutine of its
+// own: it may call the client and wait for the answer.
 //
 // On the HTTP transports the session id, chosen by the client, is all it
 // takes to post messages into the session: treat it as a secret of that
@@ -68,17 +75,18 @@
 //
 // The codec is fixed per endpoint: SockJS has no handshake to negotiate
 // one, so a client picks CBOR by connecting to a URL served by a Server
-// whose [Config.Codec] is CBOR. For example, two endpoints sharing one
+// whose [ServerOptions.Codec] is CBOR (an rpc.WithCodec in PeerOptions or
+// from Accept has no effect). For example, two endpoints sharing one
 // PeerSet:
 //
-//	jsonSrv, _ := sockjs.NewServer(&sockjs.Config{Peers: peers, PeerOptions: opts})
-//	cborSrv, _ := sockjs.NewServer(&sockjs.Config{Peers: peers, PeerOptions: opts, Codec: cbor.Codec{}})
+//	jsonSrv, _ := sockjs.NewServer(&sockjs.ServerOptions{Handler: router, Peers: peers})
+//	cborSrv, _ := sockjs.NewServer(&sockjs.ServerOptions{Handler: router, Peers: peers, Codec: cbor.Codec{}})
 //	mux.Handle("/rpc/", jsonSrv.Handler("/rpc", nil))       // new SockJS(".../rpc")
 //	mux.Handle("/rpc-cbor/", cborSrv.Handler("/rpc-cbor", nil)) // new SockJS(".../rpc-cbor")
 //
 // # The raw websocket endpoint
 //
-// With sockjs.Options.RawWebsocket set, sockjs-go also serves a plain
+// With [Options].RawWebsocket set, sockjs-go also serves a plain
 // WebSocket at prefix + "/websocket" (ws://host/rpc/websocket): one text
 // frame per message, in the same format as above (JSON text, or base64 text
 // for CBOR). Any WebSocket JSON-RPC client can use it; from Go,
@@ -92,7 +100,8 @@
 //
 // Cross-origin requests are refused by default: a request carrying an
 // Origin header that is neither the server's own (the Origin's host equals
-// the request's Host) nor listed in [Config.AllowedOrigins] gets 403 from
+// the request's Host) nor matched by [ServerOptions.AllowedOrigins] (glob
+// patterns, the rules of adapters/websocket) gets 403 from
 // [Server.Guard], and [Server.HandleSession] closes a session opened by
 // such a request with [CloseForbidden] (which matters when it is mounted
 // without Guard). Left alone, sockjs-go would serve any origin on its XHR
@@ -107,9 +116,9 @@
 // own: it reads each WebSocket message and each xhr_send body whole into
 // memory. So that one client cannot make it buffer gigabytes, [Server.Guard]
 // (applied by [Server.Handler]) bounds what it may read with
-// [Config.ReadLimit] (default: four times the Peer's maximum message size,
-// room for JSON quoting inside SockJS frames and for the several messages
-// sockjs-client packs into one xhr_send): a WebSocket message larger than
+// [ServerOptions.ReadLimit] (default: four times the Peer's maximum message
+// size, room for JSON quoting inside SockJS frames and for the several
+// messages sockjs-client packs into one xhr_send): a WebSocket message larger than
 // that drops that client's connection (sockjs-client reports a close with
 // code 1006); a larger POST body is refused with 413 (sockjs-client closes
 // with code 1006, reason "Sending error: Error: http status 413"). Other
@@ -120,21 +129,22 @@
 // The Peer's writes go through session.Send, one at a time. A send waits
 // for its turn only as long as its context allows, but a write already
 // handed to sockjs-go cannot be interrupted: on a WebSocket it is bounded by
-// sockjs.Options.WebsocketWriteTimeout (which [Server.Handler] sets to
+// Options.WebsocketWriteTimeout (which [Server.Handler] sets to
 // [DefaultWriteTimeout] when it is zero), on the HTTP transports by the
 // http.Server's WriteTimeout, if any, and by the client's connection. While
 // a polling client is between two polls, sockjs-go queues outgoing messages
 // in memory without a bound; the session ends when no poll comes for
-// sockjs.Options.DisconnectDelay (default 5 s), which bounds that queue in
+// Options.DisconnectDelay (default 5 s), which bounds that queue in
 // time.
 //
 // Each session's read loop runs in the goroutine sockjs-go starts for the
-// session handler. When a session ends (closed by the client, timed out,
-// or closed by [Server.Close], the Peer's Close or OnConnect), the Peer ends
-// and that goroutine returns. sockjs-go keeps a few goroutines of its own
-// per session: for the HTTP transports one of them outlives the session's
-// close by up to sockjs.Options.DisconnectDelay, then ends; a WebSocket's
-// end when its connection closes. [Server.Close] closes every session and
-// waits for the session handlers to return; close the http.Server
-// afterwards.
+// session handler; OnConnect, if set, runs on one more, for as long as it
+// takes. When a session ends (closed by the client, timed out, or closed
+// by [Server.Close] or the Peer's Close), the Peer ends and that goroutine
+// returns. sockjs-go keeps a few goroutines of its own per session: for
+// the HTTP transports one of them outlives the session's close by up to
+// Options.DisconnectDelay, then ends; a WebSocket's end when its
+// connection closes. [Server.Close] closes every session and waits for
+// the session handlers and OnConnect hooks to return; close the
+// http.Server afterwards.
 package sockjs

@@ -26,7 +26,7 @@ const (
 )
 
 func limitedEnv(t *testing.T) *env {
-	return newEnv(t, func(c *sockjs.Config) {
+	return newEnv(t, func(c *sockjs.ServerOptions) {
 		c.PeerOptions = append(c.PeerOptions, rpc.WithMaxMessageSize(testMaxMessage))
 		c.ReadLimit = testReadLimit
 	})
@@ -259,7 +259,7 @@ func TestClientDisconnectMidCall(t *testing.T) {
 		}
 	}
 	<-a.peer.Done()
-	waitFor(t, 5*time.Second, "the dropped client to leave the set", func() bool { return e.peers.Len() == 1 })
+	e.waitFor(t, 5*time.Second, "the dropped client to leave the set", func() bool { return e.peers.Len() == 1 })
 }
 
 // Concurrent calls in both directions on one session do not mix up

@@ -17,14 +17,14 @@ import (
 const DefaultWriteTimeout = 10 * time.Second
 
 // Handler returns an http.Handler serving this Server's sessions at
-// prefix, to be mounted at prefix + "/" (sockjs.NewHandler's convention).
-// opts nil means sockjs.DefaultOptions. The options are copied, together
-// with the websocket upgrader they point to; in the copy, CheckOrigin and
-// the upgrader's CheckOrigin are set to [Server.CheckOrigin] where they are
+// prefix, to be mounted at prefix + "/" (sockjs-go's convention). opts nil
+// means [DefaultOptions]. The options are copied, together with the
+// websocket upgrader they point to; in the copy, CheckOrigin and the
+// upgrader's CheckOrigin are set to [Server.CheckOrigin] where they are
 // nil (where they are set, a request must pass both), and a zero
 // WebsocketWriteTimeout becomes [DefaultWriteTimeout]. The handler is
 // wrapped with [Server.Guard].
-func (s *Server) Handler(prefix string, opts *sockjsgo.Options) http.Handler {
+func (s *Server) Handler(prefix string, opts *Options) http.Handler {
 	o := sockjsgo.DefaultOptions
 	if opts != nil {
 		o = *opts
@@ -52,12 +52,13 @@ func (s *Server) Handler(prefix string, opts *sockjsgo.Options) http.Handler {
 	return s.Guard(sockjsgo.NewHandler(prefix, o, s.HandleSession))
 }
 
-// Guard wraps a SockJS handler (one built with sockjs.NewHandler and
+// Guard wraps a SockJS handler (one built with sockjs-go's NewHandler and
 // [Server.HandleSession]) with what sockjs-go lacks:
 //
 //   - a request whose Origin [Server.CheckOrigin] refuses gets 403;
-//   - a POST body longer than [Config.ReadLimit] gets 413 (sockjs-go would
-//     read any size, and answer 204 to a body it failed to read);
+//   - a POST body longer than [ServerOptions.ReadLimit] gets 413
+//     (sockjs-go would read any size, and answer 204 to a body it failed
+//     to read);
 //   - on a WebSocket upgrade, the connection is watched so that a message
 //     longer than ReadLimit (counted across its frames, from the frame
 //     headers, before the payload arrives) fails the read and drops that

@@ -25,7 +25,7 @@ const hostileReadLimit = 8 << 20
 // own WebSocket client, one text frame per message, base64 for CBOR.
 func hostileTarget(t *testing.T, c codec.Codec) hostile.Target {
 	svc := hostile.NewService()
-	srv, err := sockjs.NewServer(&sockjs.Config{
+	srv, err := sockjs.NewServer(&sockjs.ServerOptions{
 		Codec:       c,
 		PeerOptions: svc.PeerOptions(),
 		ReadLimit:   hostileReadLimit,

@@ -35,17 +35,18 @@ type env struct {
 	names    map[string]string // set id -> name the client gave in hello
 	sessions map[string]sessionInfo
 	ended    map[string]error // session id -> how its peer ended
+	changed  chan struct{}    // closed and replaced when names or ended change
 }
 
-// sessionInfo is what OnConnect saw of a session opened with ?name=.
+// sessionInfo is what Accept saw of a session opened with ?name=.
 type sessionInfo struct {
 	ID       string
 	Receiver sockjsgo.ReceiverType
 }
 
 // envOptions are the sockjs-go options of the test endpoints.
-func envOptions() *sockjsgo.Options {
-	o := sockjsgo.DefaultOptions
+func envOptions() *sockjs.Options {
+	o := sockjs.DefaultOptions()
 	o.RawWebsocket = true
 	// Short, so that sockjs-go's per-session goroutines, which outlive a
 	// closed HTTP session by this much, are gone before the leak check.
@@ -53,33 +54,35 @@ func envOptions() *sockjsgo.Options {
 	return &o
 }
 
-// newEnv starts the server; mod, if not nil, adjusts the Config of both
-// endpoints. Cleanup closes the Servers, then the HTTP server.
-func newEnv(t testing.TB, mod func(*sockjs.Config)) *env {
+// newEnv starts the server; mod, if not nil, adjusts the ServerOptions of
+// both endpoints. Cleanup closes the Servers, then the HTTP server.
+func newEnv(t testing.TB, mod func(*sockjs.ServerOptions)) *env {
 	t.Helper()
 	e := &env{
 		peers:    new(rpc.PeerSet),
 		names:    make(map[string]string),
 		sessions: make(map[string]sessionInfo),
 		ended:    make(map[string]error),
+		changed:  make(chan struct{}),
 	}
 	e.peers.OnLeave = func(id string, _ *rpc.Peer, err error) {
 		e.mu.Lock()
 		e.ended[id] = err
+		e.changedLocked()
 		e.mu.Unlock()
 	}
 	router := e.router()
 	build := func(c codec.Codec) *sockjs.Server {
-		cfg := &sockjs.Config{
-			Codec:       c,
-			PeerOptions: []rpc.Option{rpc.WithHandler(router)},
-			Peers:       e.peers,
-			OnConnect:   e.onConnect,
+		opts := &sockjs.ServerOptions{
+			Codec:   c,
+			Handler: router,
+			Peers:   e.peers,
+			Accept:  e.accept,
 		}
 		if mod != nil {
-			mod(cfg)
+			mod(opts)
 		}
-		s, err := sockjs.NewServer(cfg)
+		s, err := sockjs.NewServer(opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,18 +100,51 @@ func newEnv(t testing.TB, mod func(*sockjs.Config)) *env {
 	return e
 }
 
-// onConnect records the session and refuses ?token=bad.
-func (e *env) onConnect(p *rpc.Peer, s sockjsgo.Session) error {
+// nameKey is the key under which Accept gives a session's ?name= to its
+// Peer (rpc.WithValue).
+type nameKey struct{}
+
+// accept records the session, refuses ?token=bad, and gives the Peer the
+// session's ?name=, if any.
+func (e *env) accept(s sockjs.Session) ([]rpc.Option, error) {
 	q := s.Request().URL.Query()
 	if q.Get("token") == "bad" {
-		return errors.New("bad token")
+		return nil, errors.New("bad token")
 	}
-	if name := q.Get("name"); name != "" {
+	name := q.Get("name")
+	if name == "" {
+		return nil, nil
+	}
+	e.mu.Lock()
+	e.sessions[name] = sessionInfo{ID: s.ID(), Receiver: s.ReceiverType()}
+	e.mu.Unlock()
+	return []rpc.Option{rpc.WithValue(nameKey{}, name)}, nil
+}
+
+// changedLocked wakes whoever waits in waitFor; e.mu is held.
+func (e *env) changedLocked() {
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// waitFor waits until cond holds, checking it again each time a client
+// says hello or a peer leaves the set, for at most d.
+func (e *env) waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	timeout := time.After(d)
+	for {
 		e.mu.Lock()
-		e.sessions[name] = sessionInfo{ID: s.ID(), Receiver: s.ReceiverType()}
+		changed := e.changed
 		e.mu.Unlock()
+		if cond() {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
-	return nil
 }
 
 // serverSide says how the Go server saw the session named name end.
@@ -157,6 +193,7 @@ func (e *env) router() *rpc.Router {
 		}
 		e.mu.Lock()
 		e.names[id] = p.Name
+		e.changedLocked()
 		e.mu.Unlock()
 		return id, nil
 	}))
@@ -173,6 +210,11 @@ func (e *env) router() *rpc.Router {
 		return res, nil
 	}))
 	r.Register("echo", rpc.Func(func(_ context.Context, p rpc.Raw) (rpc.Raw, error) { return p, nil }))
+	// sessionName answers what Accept gave the Peer with rpc.WithValue.
+	r.Register("sessionName", rpc.Func(func(ctx context.Context, _ any) (string, error) {
+		name, _ := ctx.Value(nameKey{}).(string)
+		return name, nil
+	}))
 	return r
 }
 
@@ -249,18 +291,6 @@ func (e *env) mustDial(t testing.TB, prefix, name string, h rpc.Handler) *goClie
 	}
 	t.Cleanup(func() { c.peer.Close() })
 	return c
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // newHTTPServer starts an HTTP server on 127.0.0.1, closed at cleanup.

@@ -1,13 +1,12 @@
 package sockjs
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -15,8 +14,32 @@ import (
 
 	"github.com/parleyrpc/parley/codec"
 	"github.com/parleyrpc/parley/codec/json"
+	"github.com/parleyrpc/parley/internal/origin"
 	"github.com/parleyrpc/parley/rpc"
 )
+
+// Session is a SockJS session of sockjs-go (github.com/igm/sockjs-go/v3,
+// whose package is also named sockjs): the same type, named here so that
+// hooks can take it without importing sockjs-go under another name.
+// Request() is the HTTP request that opened the session, ID() its session
+// id ("" on the raw websocket endpoint).
+type Session = sockjsgo.Session
+
+// Options are sockjs-go's handler options, the same type, named here for
+// [Server.Handler] and [DefaultOptions].
+type Options = sockjsgo.Options
+
+// DefaultOptions returns a copy of sockjs-go's default options, with a
+// copy of the websocket upgrader they point to, ready to change and pass
+// to [Server.Handler]. sockjs-go's own DefaultOptions stay untouched.
+func DefaultOptions() Options {
+	o := sockjsgo.DefaultOptions
+	if o.WebsocketUpgrader != nil {
+		up := *o.WebsocketUpgrader
+		o.WebsocketUpgrader = &up
+	}
+	return o
+}
 
 // Close codes this package sends when it ends a session. The client sees
 // them as the code of its close event (sockjs-client) or of the WebSocket
@@ -26,14 +49,15 @@ const (
 	CloseNormal = 1000
 	// CloseGoingAway: [Server.Close] ended the session.
 	CloseGoingAway = 1001
-	// CloseRefused: [Config.OnConnect] returned an error; the reason is
-	// the error's text.
+	// CloseRefused: [ServerOptions.Accept] returned an error; the reason
+	// is the error's text.
 	CloseRefused = 4001
 	// CloseForbidden: the request that opened the session came from an
 	// origin that is not allowed.
 	CloseForbidden = 4003
-	// CloseInternal: the session could not be set up (the Peer could not
-	// join [Config.Peers], OnConnect panicked).
+	// CloseInternal: the session could not be set up (the options Accept
+	// returned were refused by rpc.NewPeer, the Peer could not join
+	// [ServerOptions.Peers]), or Accept or OnConnect panicked.
 	CloseInternal = 4011
 )
 
@@ -41,45 +65,62 @@ const (
 // frame holds 125 bytes, two of them the code.
 const maxReason = 123
 
-// Config configures a [Server]. The zero value serves JSON with the
+// ServerOptions configure a [Server]. The zero value serves JSON with the
 // Peer's defaults and no handler.
-type Config struct {
-	// Codec is the codec of every session of this endpoint; nil means
-	// JSON (codec/json). A codec whose Binary method is true is carried as
-	// base64 text (see the package documentation). An rpc.WithCodec in
-	// PeerOptions overrides it.
-	Codec codec.Codec
+type ServerOptions struct {
+	// Handler serves the calls and notifications of every session;
+	// usually an [*rpc.Router]. It is the same for all sessions; for one
+	// per session, return rpc.WithHandler from Accept.
+	Handler rpc.Handler
 
-	// PeerOptions are given to rpc.NewPeer for every session, after the
-	// codec; typically rpc.WithHandler and limits. They are checked by
-	// [NewServer].
+	// PeerOptions apply to every session's Peer, after Handler; typically
+	// limits and interceptors. Later options override earlier ones. They
+	// are checked by [NewServer]. The codec is always [ServerOptions.Codec]:
+	// an rpc.WithCodec here has no effect.
 	PeerOptions []rpc.Option
 
-	// OnConnect, if not nil, is called for each new session once its Peer
-	// exists and before any message from the client is read. s.Request()
-	// is the HTTP request that opened the session (its context ends when
-	// that request does: at once for the polling transports) and s.ID()
-	// the session id ("" on the raw websocket endpoint). It may keep p,
-	// send notifications on it, and start goroutines that call it; a call
-	// made and awaited inside OnConnect itself cannot be answered until
-	// OnConnect returns, because the answer is not read before then.
-	// Returning an error closes the session with [CloseRefused] and the
-	// error's text as the reason (clients see it), and p ends.
-	OnConnect func(p *rpc.Peer, s sockjsgo.Session) error
+	// Codec is the codec of every session of this endpoint; nil means
+	// JSON (codec/json). A codec whose Binary method is true is carried as
+	// base64 text (see the package documentation).
+	Codec codec.Codec
 
-	// Peers, if not nil, receives every Peer that OnConnect accepted,
-	// under its session id, or under an id the set makes up when the
-	// session has none (raw websocket endpoint). A Peer leaves the set
-	// when its session ends.
+	// Accept, if set, is called for each new session that passed the
+	// origin check, before its Peer exists and before any message from
+	// the client is read: authenticate there. s.Request() is the HTTP
+	// request that opened the session (its context ends when that request
+	// does: at once for the polling transports) and s.ID() the session id
+	// ("" on the raw websocket endpoint). The options it returns apply
+	// after PeerOptions, for this session only; rpc.WithValue there puts
+	// what it learned (the user, say) in every handler's context and in
+	// Peer.Value. An error refuses the session: it is closed with
+	// [CloseRefused] and the error's text as the reason (clients see it).
+	Accept func(s Session) ([]rpc.Option, error)
+
+	// OnConnect, if set, is called with each new Peer and its session,
+	// after the Peer has joined Peers. The Peer is already serving: calls
+	// from the client may be handled while OnConnect runs, and OnConnect
+	// may call the client and wait for the answer. It runs on a goroutine
+	// of its own; [Server.Close] waits for it. It cannot refuse the
+	// session (that is Accept's job); it may close the Peer.
+	OnConnect func(p *rpc.Peer, s Session)
+
+	// Peers, if set, receives every Peer under its session id, or under
+	// an id the set makes up when the session has none (raw websocket
+	// endpoint). A Peer leaves the set by itself when its session ends.
 	Peers *rpc.PeerSet
 
-	// AllowedOrigins lists the origins ("https://app.example.com": scheme,
-	// host and port as browsers send them in the Origin header) allowed
-	// besides the server's own; "*" allows every origin. See
-	// [Server.CheckOrigin].
+	// AllowedOrigins lists the browser origins allowed besides the
+	// server's own. A request with no Origin header (not from a browser)
+	// is always allowed; one from the same host as the request is too;
+	// others must match an entry. An entry with a scheme
+	// ("https://app.example.com") is matched against the whole origin,
+	// one without ("*.example.com", "localhost:*") against its
+	// host[:port]; both are path.Match patterns, case-insensitive, and
+	// "*" allows any origin. These are the rules of adapters/websocket.
+	// See [Server.CheckOrigin].
 	AllowedOrigins []string
 
-	// Logger, if not nil, is where the Server reports a panic in
+	// Logger, if set, is where the Server reports a panic in Accept or
 	// OnConnect; the default is slog.Default(). The Peers log through
 	// their own rpc.WithLogger option.
 	Logger *slog.Logger
@@ -94,66 +135,64 @@ type Config struct {
 // concurrent use. One Server serves one codec; serve two endpoints
 // (sharing a PeerSet) to offer JSON and CBOR.
 type Server struct {
-	codec     codec.Codec // what the Peers actually use
-	opts      []rpc.Option
-	onConnect func(*rpc.Peer, sockjsgo.Session) error
+	codec     codec.Codec
+	base      []rpc.Option // Handler and PeerOptions; the codec goes last
+	accept    func(Session) ([]rpc.Option, error)
+	onConnect func(*rpc.Peer, Session)
 	peers     *rpc.PeerSet
-	origins   originList
+	origins   origin.Policy
 	readLimit int64
 	log       *slog.Logger
 
 	mu       sync.Mutex
 	closed   bool
 	sessions map[*transport]*rpc.Peer
-	running  sync.WaitGroup // session handlers still running
+	running  sync.WaitGroup // session handlers and OnConnect hooks still running
 }
 
-// NewServer checks cfg (nil means the zero Config) and returns a Server.
-// The Config is copied; later changes to it have no effect. The Peer
-// options are tried here, so that a bad one is reported now rather than
-// on every session.
-func NewServer(cfg *Config) (*Server, error) {
-	var c Config
-	if cfg != nil {
-		c = *cfg
+// NewServer checks opts and returns a Server. It keeps a copy of opts
+// (nil means all defaults) and never modifies the caller's. A bad Peer
+// option, origin pattern or read limit is reported here, not on every
+// session.
+func NewServer(opts *ServerOptions) (*Server, error) {
+	var o ServerOptions
+	if opts != nil {
+		o = *opts
 	}
-	if c.Codec == nil {
-		c.Codec = json.Codec{}
+	if o.Codec == nil {
+		o.Codec = json.Codec{}
 	}
-	if c.ReadLimit < 0 {
-		return nil, fmt.Errorf("sockjs: NewServer: negative ReadLimit %d", c.ReadLimit)
+	if o.ReadLimit < 0 {
+		return nil, fmt.Errorf("sockjs: NewServer: negative ReadLimit %d", o.ReadLimit)
 	}
-	origins, err := newOriginList(c.AllowedOrigins)
+	origins, err := origin.New("sockjs: AllowedOrigins", o.AllowedOrigins)
 	if err != nil {
 		return nil, err
 	}
-	opts := append([]rpc.Option{rpc.WithCodec(c.Codec)}, c.PeerOptions...)
-
-	// A Peer over a transport that goes nowhere checks the options and
-	// tells the codec and message size the sessions will have.
-	var probe probeTransport
-	p, err := rpc.NewPeer(&probe, opts...)
+	var base []rpc.Option
+	if o.Handler != nil {
+		base = append(base, rpc.WithHandler(o.Handler))
+	}
+	base = append(base, o.PeerOptions...)
+	settings, err := rpc.CheckOptions(append(slices.Clip(base), rpc.WithCodec(o.Codec))...)
 	if err != nil {
-		return nil, fmt.Errorf("sockjs: NewServer: %w", err)
+		return nil, fmt.Errorf("sockjs: PeerOptions: %w", err)
 	}
-	maxMessage := probe.in.MaxMessageSize()
-	peerCodec := p.Codec()
-	_ = p.Close()
-
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
-	if c.ReadLimit == 0 {
-		c.ReadLimit = 4 * int64(maxMessage)
+	if o.ReadLimit == 0 {
+		o.ReadLimit = 4 * int64(settings.MaxMessageSize)
 	}
 	return &Server{
-		codec:     peerCodec,
-		opts:      opts,
-		onConnect: c.OnConnect,
-		peers:     c.Peers,
+		codec:     o.Codec,
+		base:      slices.Clip(base),
+		accept:    o.Accept,
+		onConnect: o.OnConnect,
+		peers:     o.Peers,
 		origins:   origins,
-		readLimit: c.ReadLimit,
-		log:       c.Logger,
+		readLimit: o.ReadLimit,
+		log:       o.Logger,
 		sessions:  make(map[*transport]*rpc.Peer),
 	}, nil
 }
@@ -161,17 +200,44 @@ func NewServer(cfg *Config) (*Server, error) {
 // Codec returns the codec the Server's Peers use.
 func (s *Server) Codec() codec.Codec { return s.codec }
 
-// HandleSession serves one SockJS session: pass it to sockjs.NewHandler.
-// It returns when the session has ended.
-func (s *Server) HandleSession(sess sockjsgo.Session) {
+// HandleSession serves one SockJS session: it is what [Server.Handler]
+// gives sockjs-go, and what to pass to sockjs-go's NewHandler when you
+// mount it yourself. It returns when the session has ended.
+func (s *Server) HandleSession(sess Session) {
 	if !s.CheckOrigin(sess.Request()) {
 		_ = sess.Close(CloseForbidden, "origin not allowed")
 		return
 	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed { // checked again below, once the Peer exists
+		_ = sess.Close(CloseGoingAway, "server closed")
+		return
+	}
+	opts := s.base
+	if s.accept != nil {
+		more, err := s.callAccept(sess)
+		if err != nil {
+			code := uint32(CloseRefused)
+			if _, internal := errors.AsType[*internalError](err); internal {
+				code = CloseInternal
+			}
+			_ = sess.Close(code, trimReason(err.Error()))
+			return
+		}
+		opts = append(slices.Clip(opts), more...)
+	}
+	opts = append(slices.Clip(opts), rpc.WithCodec(s.codec)) // the endpoint's codec wins
+
 	t := newTransport(sess, s.codec)
-	p, err := rpc.NewPeer(t, s.opts...)
-	if err != nil { // the options were checked by NewServer: not expected
-		_ = sess.Close(CloseInternal, "internal error")
+	p, err := rpc.NewPeer(t, opts...)
+	if err != nil {
+		// A bad option from Accept (the others were checked by
+		// NewServer): tell the client, and whoever reads the close
+		// reason, why.
+		t.cancel()
+		_ = sess.Close(CloseInternal, trimReason(err.Error()))
 		return
 	}
 	s.mu.Lock()
@@ -192,59 +258,63 @@ func (s *Server) HandleSession(sess sockjsgo.Session) {
 		s.running.Done()
 	}()
 
-	if err := s.connect(p, sess); err != nil {
-		var code uint32 = CloseRefused
-		var internal *internalError
-		if errors.As(err, &internal) {
-			code = CloseInternal
+	if s.peers != nil {
+		if _, err := s.peers.Add(sess.ID(), p); err != nil {
+			t.closeWith(CloseInternal, "cannot join the set of peers: "+err.Error())
+			_ = p.Close()
+			t.finish()
+			return
 		}
-		t.closeWith(code, err.Error())
-		_ = p.Close()
-		t.finish()
-		return
+	}
+	if s.onConnect != nil {
+		// On a goroutine of its own: this one is the session's read loop,
+		// which must run for the Peer to serve while the hook does.
+		s.running.Add(1)
+		go func() {
+			defer s.running.Done()
+			s.callOnConnect(t, p, sess)
+		}()
 	}
 	t.run()
 	t.finish()
 }
 
-// internalError marks a failure of the server's own setup, as opposed to
-// a refusal by OnConnect.
+// internalError marks a failure of the server's own setup (a panic in a
+// hook), as opposed to a refusal by Accept.
 type internalError struct{ msg string }
 
 func (e *internalError) Error() string { return e.msg }
 
-// connect runs OnConnect and joins the Peer to the set.
-func (s *Server) connect(p *rpc.Peer, sess sockjsgo.Session) error {
-	if s.onConnect != nil {
-		if err := s.callOnConnect(p, sess); err != nil {
-			return err
+// callAccept runs Accept; a panic there refuses the session instead of
+// killing the process (the hook runs on sockjs-go's goroutine, out of
+// net/http's reach).
+func (s *Server) callAccept(sess Session) (opts []rpc.Option, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("sockjs: Accept panicked", "session", sess.ID(), "panic", v, "stack", string(debug.Stack()))
+			opts, err = nil, &internalError{"internal error"}
 		}
-	}
-	if s.peers != nil {
-		if _, err := s.peers.Add(sess.ID(), p); err != nil {
-			return &internalError{"cannot join the set of peers: " + err.Error()}
-		}
-	}
-	return nil
+	}()
+	return s.accept(sess)
 }
 
-// callOnConnect runs the hook; a panic there refuses the session instead
-// of killing the process (the hook runs on sockjs-go's goroutine, out of
-// net/http's reach).
-func (s *Server) callOnConnect(p *rpc.Peer, sess sockjsgo.Session) (err error) {
+// callOnConnect runs OnConnect; a panic there closes the session with
+// CloseInternal instead of killing the process.
+func (s *Server) callOnConnect(t *transport, p *rpc.Peer, sess Session) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.Error("sockjs: OnConnect panicked", "session", sess.ID(), "panic", v, "stack", string(debug.Stack()))
-			err = &internalError{"internal error"}
+			t.closeWith(CloseInternal, "internal error")
+			_ = p.Close()
 		}
 	}()
-	return s.onConnect(p, sess)
+	s.onConnect(p, sess)
 }
 
 // Close ends every session of this Server with [CloseGoingAway] and makes
-// it refuse new ones, then waits for the session handlers to return
-// (including OnConnect hooks still running). It does not close the
-// http.Server or the PeerSet. Close is idempotent; it returns nil.
+// it refuse new ones, then waits for the session handlers and OnConnect
+// hooks to return. It does not close the http.Server or the PeerSet.
+// Close is idempotent; it returns nil.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -263,10 +333,11 @@ func (s *Server) Close() error {
 
 // CheckOrigin reports whether r may open or use a session: true when r
 // has no Origin header, when the Origin's host is r's Host, or when the
-// Origin is in [Config.AllowedOrigins]. Its signature fits both
-// sockjs.Options.CheckOrigin and the websocket upgrader's CheckOrigin.
+// Origin matches [ServerOptions.AllowedOrigins]. Its signature fits both
+// Options.CheckOrigin and the websocket upgrader's CheckOrigin.
 func (s *Server) CheckOrigin(r *http.Request) bool {
-	return s.origins.allowed(r)
+	_, ok := s.origins.Allowed(r)
+	return ok
 }
 
 // trimReason cuts a close reason to what a WebSocket close frame holds,
@@ -280,19 +351,4 @@ func trimReason(reason string) string {
 		cut--
 	}
 	return reason[:cut]
-}
-
-// probeTransport goes nowhere; NewServer uses it to try the Peer options.
-type probeTransport struct {
-	in   rpc.Inbound
-	once sync.Once
-}
-
-func (t *probeTransport) Start(in rpc.Inbound) { t.in = in }
-
-func (t *probeTransport) Send(_ context.Context, _ []byte) error { return net.ErrClosed }
-
-func (t *probeTransport) Close() error {
-	t.once.Do(func() { t.in.OnClose(net.ErrClosed) })
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	sockjsgo "github.com/igm/sockjs-go/v3/sockjs"
 
 	"github.com/parleyrpc/parley/adapters/sockjs"
+	"github.com/parleyrpc/parley/codec/cbor"
+	"github.com/parleyrpc/parley/codec/json"
 	"github.com/parleyrpc/parley/internal/rawws"
 	"github.com/parleyrpc/parley/rpc"
 )
@@ -78,9 +80,9 @@ func TestRawSessionJoinsSetWithGeneratedID(t *testing.T) {
 	}
 }
 
-// OnConnect sees the request; its error closes the session with
-// CloseRefused and the error's text, and the peer never joins the set.
-func TestOnConnectRefuses(t *testing.T) {
+// Accept sees the request; its error closes the session with
+// CloseRefused and the error's text, and no peer joins the set.
+func TestAcceptRefuses(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := testContext(t)
 	c, err := dialWS(ctx, e.wsURL("/rpc")+"?token=bad", nil)
@@ -98,23 +100,76 @@ func TestOnConnectRefuses(t *testing.T) {
 	}
 }
 
-// A panicking OnConnect refuses the session with CloseInternal; the
-// process lives on.
-func TestOnConnectPanic(t *testing.T) {
-	e := newEnv(t, func(c *sockjs.Config) {
-		c.OnConnect = func(*rpc.Peer, sockjsgo.Session) error { panic("boom") }
-		c.Logger = slog.New(slog.DiscardHandler)
-	})
+// What Accept returns with rpc.WithValue reaches the session's handlers
+// and Peer.Value.
+func TestAcceptValueReachesHandlers(t *testing.T) {
+	e := newEnv(t, nil)
 	ctx := testContext(t)
-	c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
+	c, err := dialWS(ctx, e.wsURL("/rpc")+"?name=alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WriteText([]byte(`{"jsonrpc":"2.0","method":"sessionName","id":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := c.ReadText()
+	var answer struct {
+		Result string `json:"result"`
+	}
+	if err != nil || stdjson.Unmarshal(msg, &answer) != nil || answer.Result != "alice" {
+		t.Fatalf("sessionName: %s, %v; want alice", msg, err)
+	}
+}
+
+// A panicking Accept or OnConnect closes the session with CloseInternal;
+// the process lives on.
+func TestHookPanics(t *testing.T) {
+	for name, mod := range map[string]func(*sockjs.ServerOptions){
+		"Accept": func(c *sockjs.ServerOptions) {
+			c.Accept = func(sockjs.Session) ([]rpc.Option, error) { panic("boom") }
+		},
+		"OnConnect": func(c *sockjs.ServerOptions) {
+			c.OnConnect = func(*rpc.Peer, sockjs.Session) { panic("boom") }
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, func(c *sockjs.ServerOptions) {
+				mod(c)
+				c.Logger = slog.New(slog.DiscardHandler)
+			})
+			ctx := testContext(t)
+			c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Abort()
+			_, err = c.ReadText()
+			var ce *rawws.CloseError
+			if !errors.As(err, &ce) || ce.Code != sockjs.CloseInternal {
+				t.Fatalf("read: %v; want close %d", err, sockjs.CloseInternal)
+			}
+		})
+	}
+}
+
+// Options from Accept that rpc.NewPeer refuses close the session with
+// CloseInternal and the error's text.
+func TestAcceptBadOption(t *testing.T) {
+	e := newEnv(t, func(c *sockjs.ServerOptions) {
+		c.Accept = func(sockjs.Session) ([]rpc.Option, error) {
+			return []rpc.Option{rpc.WithMaxMessageSize(1)}, nil
+		}
+	})
+	c, err := dialWS(testContext(t), e.wsURL("/rpc"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Abort()
 	_, err = c.ReadText()
 	var ce *rawws.CloseError
-	if !errors.As(err, &ce) || ce.Code != sockjs.CloseInternal {
-		t.Fatalf("read: %v; want close %d", err, sockjs.CloseInternal)
+	if !errors.As(err, &ce) || ce.Code != sockjs.CloseInternal || !strings.Contains(ce.Reason, "WithMaxMessageSize") {
+		t.Fatalf("read: %v; want close %d naming the option", err, sockjs.CloseInternal)
 	}
 }
 
@@ -136,7 +191,7 @@ func TestPeerCloseEndsSession(t *testing.T) {
 	if err := c.peer.Err(); !errors.Is(err, rpc.ErrConnectionLost) || !strings.Contains(err.Error(), "1000") {
 		t.Errorf("client peer Err %v; want connection lost with close 1000", err)
 	}
-	waitFor(t, 5*time.Second, "the peer to leave the set", func() bool { return e.peers.Len() == 0 })
+	e.waitFor(t, 5*time.Second, "the peer to leave the set", func() bool { return e.peers.Len() == 0 })
 }
 
 // A client that closes its end ends the server-side peer, once, with
@@ -184,7 +239,7 @@ func TestServerClose(t *testing.T) {
 			t.Errorf("client Err %v; want close 1001", err)
 		}
 	}
-	waitFor(t, 5*time.Second, "the peers to leave the set", func() bool { return e.peers.Len() == 0 })
+	e.waitFor(t, 5*time.Second, "the peers to leave the set", func() bool { return e.peers.Len() == 0 })
 	c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -202,42 +257,68 @@ func TestServerClose(t *testing.T) {
 	}
 }
 
-// OnConnect runs before the first message is read, and may notify the
-// client from there.
-func TestOnConnectBeforeMessages(t *testing.T) {
-	e := newEnv(t, func(c *sockjs.Config) {
-		c.OnConnect = func(p *rpc.Peer, s sockjsgo.Session) error {
-			time.Sleep(50 * time.Millisecond) // a message sent meanwhile must wait
-			return p.Notify(context.Background(), "welcome", nil)
+// OnConnect gets a Peer that is already serving and in the set: it may
+// call the client and wait for the answer, and a call from the client
+// sent meanwhile is answered without waiting for OnConnect to return.
+func TestOnConnectPeerServing(t *testing.T) {
+	type seen struct {
+		inSet bool
+		who   string
+		err   error
+	}
+	got := make(chan seen, 1)
+	release := make(chan struct{})
+	var e *env
+	e = newEnv(t, func(c *sockjs.ServerOptions) {
+		c.OnConnect = func(p *rpc.Peer, s sockjs.Session) {
+			id, inSet := e.peers.ID(p)
+			who, err := rpc.Call[string](context.Background(), p, "whoami", nil)
+			got <- seen{inSet: inSet && (s.ID() == "" || id == s.ID()), who: who, err: err}
+			<-release // still running while the client's call below is served
 		}
 	})
+	defer close(release)
 	ctx := testContext(t)
 	c, err := dialWS(ctx, e.wsURL("/rpc"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	call, err := c.ReadText()
+	var req struct {
+		Method string             `json:"method"`
+		ID     stdjson.RawMessage `json:"id"`
+	}
+	if err != nil || stdjson.Unmarshal(call, &req) != nil || req.Method != "whoami" {
+		t.Fatalf("first message %s, %v; want OnConnect's whoami call", call, err)
+	}
+	if err := c.WriteText([]byte(`{"jsonrpc":"2.0","result":"raw","id":` + string(req.ID) + `}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if !s.inSet || s.who != "raw" || s.err != nil {
+			t.Fatalf("OnConnect saw %+v; want in the set, whoami answered \"raw\"", s)
+		}
+	case <-ctx.Done():
+		t.Fatal("OnConnect's call was not answered")
+	}
 	if err := c.WriteText([]byte(`{"jsonrpc":"2.0","method":"add","params":[1,1],"id":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	first, err := c.ReadText()
-	if err != nil || !strings.Contains(string(first), `"welcome"`) {
-		t.Fatalf("first message %s, %v; want the welcome notification", first, err)
-	}
-	second, err := c.ReadText()
+	msg, err := c.ReadText()
 	var answer struct {
 		Result int `json:"result"`
 	}
-	if err != nil || stdjson.Unmarshal(second, &answer) != nil || answer.Result != 2 {
-		t.Fatalf("second message %s, %v; want the answer", second, err)
+	if err != nil || stdjson.Unmarshal(msg, &answer) != nil || answer.Result != 2 {
+		t.Fatalf("answer %s, %v; want 2 while OnConnect runs", msg, err)
 	}
 }
 
-func TestNewServerChecksConfig(t *testing.T) {
-	bad := map[string]*sockjs.Config{
+func TestNewServerChecksOptions(t *testing.T) {
+	bad := map[string]*sockjs.ServerOptions{
 		"peer option":    {PeerOptions: []rpc.Option{rpc.WithMaxMessageSize(1)}},
-		"origin":         {AllowedOrigins: []string{"example.com"}},
-		"origin path":    {AllowedOrigins: []string{"https://example.com/app"}},
+		"origin":         {AllowedOrigins: []string{"https://[example.com"}},
 		"read limit":     {ReadLimit: -1},
 		"nil codec opt":  {PeerOptions: []rpc.Option{rpc.WithCodec(nil)}},
 		"nil handler op": {PeerOptions: []rpc.Option{rpc.WithHandler(nil)}},
@@ -253,6 +334,15 @@ func TestNewServerChecksConfig(t *testing.T) {
 	}
 	if s.Codec().Name() != "json" {
 		t.Errorf("default codec %s", s.Codec().Name())
+	}
+	s.Close()
+	// The Codec field decides; rpc.WithCodec in PeerOptions has no effect.
+	s, err = sockjs.NewServer(&sockjs.ServerOptions{Codec: cbor.Codec{}, PeerOptions: []rpc.Option{rpc.WithCodec(json.Codec{})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Codec().Name() != "cbor" {
+		t.Errorf("codec %s; want cbor, the Codec field's", s.Codec().Name())
 	}
 	s.Close()
 }
@@ -279,12 +369,22 @@ func TestHandlerKeepsCallerOptions(t *testing.T) {
 	if sockjsgo.DefaultOptions.CheckOrigin != nil || sockjsgo.DefaultOptions.WebsocketUpgrader.CheckOrigin != nil {
 		t.Error("Handler(nil) changed sockjs.DefaultOptions")
 	}
+	// DefaultOptions gives a copy, upgrader included.
+	d := sockjs.DefaultOptions()
+	d.RawWebsocket = true
+	d.WebsocketUpgrader.ReadBufferSize = 12345
+	if sockjsgo.DefaultOptions.RawWebsocket || sockjsgo.DefaultOptions.WebsocketUpgrader.ReadBufferSize == 12345 ||
+		sockjs.DefaultOptions().WebsocketUpgrader == d.WebsocketUpgrader {
+		t.Error("DefaultOptions shares its upgrader or options with sockjs-go")
+	}
 }
 
 // Cross-origin requests are refused unless allowed; allowed ones get CORS
 // headers on XHR and pass the websocket upgrade.
 func TestOrigins(t *testing.T) {
-	e := newEnv(t, func(c *sockjs.Config) { c.AllowedOrigins = []string{"https://good.example"} })
+	e := newEnv(t, func(c *sockjs.ServerOptions) {
+		c.AllowedOrigins = []string{"https://good.example", "*.trusted.example"}
+	})
 	ctx := testContext(t)
 	get := func(origin string) *http.Response {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.hs.URL+"/rpc/info", nil)
@@ -307,6 +407,10 @@ func TestOrigins(t *testing.T) {
 		{e.hs.URL, 200, e.hs.URL}, // same origin
 		{"https://good.example", 200, "https://good.example"},
 		{"HTTPS://GOOD.EXAMPLE", 200, "HTTPS://GOOD.EXAMPLE"},
+		{"http://good.example", 403, ""}, // a pattern with a scheme matches it
+		{"https://a.trusted.example", 200, "https://a.trusted.example"},
+		{"http://b.trusted.example:8080", 403, ""}, // the pattern names no port
+		{"https://trusted.example", 403, ""},
 		{"https://evil.example", 403, ""},
 		{"null", 403, ""},
 	} {
@@ -319,7 +423,7 @@ func TestOrigins(t *testing.T) {
 	for _, tc := range []struct {
 		origin string
 		ok     bool
-	}{{"https://evil.example", false}, {"https://good.example", true}, {e.hs.URL, true}} {
+	}{{"https://evil.example", false}, {"https://good.example", true}, {"https://x.trusted.example", true}, {e.hs.URL, true}} {
 		c, err := dialWS(ctx, e.wsURL("/rpc"), http.Header{"Origin": {tc.origin}})
 		if tc.ok != (err == nil) {
 			t.Errorf("websocket from %q: %v; want ok=%v", tc.origin, err, tc.ok)

@@ -21,10 +21,10 @@ var errClosed = fmt.Errorf("sockjs: session closed: %w", net.ErrClosed)
 // transport is the rpc.Transport of one SockJS session.
 //
 // Its read loop runs in the goroutine sockjs-go gives the session handler
-// ([transport.run]); it starts only after OnConnect accepted the session.
-// Close may come before that (OnConnect refusing, Server.Close), in which
-// case Close itself reports the end to the Peer: there is no read loop to
-// do it.
+// ([transport.run]); it starts once the Peer has joined the server's
+// PeerSet. Close may come before that (the Peer failing to join,
+// Server.Close, OnConnect closing the Peer at once), in which case Close
+// itself reports the end to the Peer: there is no read loop to do it.
 type transport struct {
 	sess   sockjsgo.Session
 	codec  codec.Codec // to answer a message that is not base64

@@ -25,11 +25,9 @@ var benchPayload = strings.Repeat("p", 64)
 // next to a raw gorilla echo of a message of the same size as the call's
 // request. Each Parley line also reports x-raw: its time per call divided
 // by the raw echo's, measured in alternating chunks within the same run.
-// "echo.inline" is the same handler marked [rpc.Inline]. A caller reads
-// its own answer when nobody else reads (see [rpc.CallerReader]); the
-// calls' context cannot end, but for "echo.cancellable", which calls
-// "echo" with one that can: its read is then interruptible (see
-// interrupt.go), at the cost of registering with the context.
+// "echo.inline" is the same handler marked [rpc.Inline];
+// "echo.cancellable" calls "echo" with a context that can end (the others'
+// cannot), which costs registering with the context.
 func BenchmarkRoundTrip(b *testing.B) {
 	raw := startRawEcho(b)
 	r := rpc.NewRouter()

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,10 +37,6 @@ const (
 	// controlTimeout bounds pong and close-frame writes when data writes
 	// have no timeout.
 	controlTimeout = 10 * time.Second
-	// readBufSize is the starting size of a pooled read buffer;
-	// maxPooledReadBuf is the largest one kept for reuse.
-	readBufSize      = 4 << 10
-	maxPooledReadBuf = 64 << 10
 	// A lone sender's yield to gather a batch that takes longer than
 	// slowYield means the scheduler is saturated; yielding then pauses
 	// for yieldPause.
@@ -67,13 +64,14 @@ func linkSettings(ping, write time.Duration) link {
 
 // conn is the [rpc.Transport] over one gorilla connection.
 //
-// Reads: one goroutine at a time reads whole messages and hands each to
-// the peer, pongs and pings being handled there too, by gorilla: the read
-// loop started by Start, or a caller reading its own answer (see
-// reading.go).
-// Writes: from the sender's goroutine, under a lock that is a 1-buffered
-// channel so that waiting for it honours the sender's context; gorilla
-// allows one writer at a time. Keepalive: a timer, no goroutine of its own.
+// Reads: one goroutine, started by Start, reads whole messages and hands
+// each to the peer as it arrives; gorilla handles pings and pongs there.
+// It never stops reading until the link ends, except while the peer holds
+// a message (backpressure). Writes: from the sender's goroutine, under a
+// lock that is a 1-buffered channel, so that waiting for it honours the
+// sender's context (gorilla allows one writer at a time); senders queued
+// behind one another share system calls (see Send). Keepalive: a timer,
+// no goroutine of its own.
 type conn struct {
 	ws    *websocket.Conn
 	nc    *netConn // under ws (below TLS, if any); nil if not ours
@@ -96,27 +94,6 @@ type conn struct {
 	ka      keepalive
 	started atomic.Bool // Start has run: the read loop owns the teardown
 
-	// The read loop's inbound and read limit, for the goroutines Fork
-	// starts; reader numbers the goroutine that reads now.
-	in     rpc.Inbound
-	limit  int
-	reader atomic.Uint64
-	// pending: more input came in with the message being delivered; read
-	// loop only (see InputPending).
-	pending bool
-	// messages counts the data messages gorilla returned, made-up ones
-	// included (see interrupt.go); whoever reads owns it.
-	messages uint64
-
-	// Who reads (see reading.go): readState is readLoop, readCaller,
-	// readNone or readEnded; idle is the peer's word that the delivery in
-	// hand answered its last awaited call; resume restarts the read loop
-	// when nobody has read for resumeAfter, and resumeArmed says it will.
-	readState   atomic.Int32
-	idle        atomic.Bool
-	resume      atomic.Pointer[time.Timer]
-	resumeArmed atomic.Bool
-
 	// peer is the Peer over this conn and onEnd unregisters it from its
 	// Server; both are nil on the client side. peer is guarded by the
 	// Server's mutex.
@@ -124,10 +101,7 @@ type conn struct {
 	onEnd func()
 }
 
-var (
-	_ rpc.Forker       = (*conn)(nil)
-	_ rpc.CallerReader = (*conn)(nil)
-)
+var _ rpc.Transport = (*conn)(nil)
 
 func newConn(ws *websocket.Conn, nc *netConn, c codec.Codec, l link) *conn {
 	t := &conn{
@@ -169,11 +143,47 @@ func (t *conn) controlTimeout() time.Duration {
 func (t *conn) Start(in rpc.Inbound) {
 	limit := in.MaxMessageSize()
 	t.ws.SetReadLimit(int64(limit))
-	t.in, t.limit = in, limit
 	t.started.Store(true)
 	t.startKeepalive()
-	t.readState.Store(readLoop)
-	go t.readLoop(t.reader.Load())
+	go t.readLoop(in, limit)
+}
+
+// readLoop hands each message to the peer until the link ends, then
+// reports the end, exactly once, after the last delivery, and lets the
+// other end finish the closing handshake (see teardown).
+func (t *conn) readLoop(in rpc.Inbound, limit int) {
+	var err error
+	for {
+		var r io.Reader
+		if _, r, err = t.ws.NextReader(); err != nil {
+			break
+		}
+		var msg []byte
+		if msg, err = readMessage(r); err != nil {
+			break
+		}
+		if t.isDone() {
+			break // closing: deliver nothing more
+		}
+		t.ka.seen.Store(true)
+		t.credit.Add(1)
+		// While the peer holds the message (backpressure), nothing is
+		// read, pongs included: the keepalive must not count that as
+		// silence.
+		t.ka.busy.Store(true)
+		in.OnMessage(msg)
+		t.ka.busy.Store(false)
+		if t.nc != nil {
+			t.nc.delivered = true
+		}
+	}
+	t.end(readError(err, limit), false) // no-op if the end began elsewhere
+	t.stopKeepalive()
+	in.OnClose(t.cause)
+	if t.onEnd != nil {
+		t.onEnd()
+	}
+	t.teardown()
 }
 
 // teardown closes the network connection gracefully. Closing a socket
@@ -205,50 +215,20 @@ func (t *conn) isDone() bool {
 	}
 }
 
-// readBufs holds scratch buffers for reading messages whose size is not
-// known in advance; each message is then copied into a slice of its exact
-// size, which is handed to the peer.
-var readBufs = sync.Pool{New: func() any {
-	b := make([]byte, readBufSize)
-	return &b
-}}
-
-func readMessage(r io.Reader) ([]byte, error) {
-	bp := readBufs.Get().(*[]byte)
-	buf := *bp
-	n := 0
-	for {
-		if n == len(buf) {
-			buf = append(buf, 0) // grow, then use all the capacity
-			buf = buf[:cap(buf)]
-		}
-		m, err := r.Read(buf[n:])
-		n += m
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	msg := make([]byte, n)
-	copy(msg, buf[:n])
-	if cap(buf) <= maxPooledReadBuf {
-		*bp = buf
-		readBufs.Put(bp)
-	}
-	return msg, nil
-}
-
 // Send writes msg as one frame: text for a text codec, binary for a binary
 // one. Waiting for the write lock ends with ctx; the write itself is
 // bounded by the write timeout, past which the link is dropped.
 //
-// When other senders are queued behind this one, the frame is left in the
-// netConn's buffer for the next of them to send along with its own (write
-// coalescing): the last sender of a burst sends them all. A sender that
-// gives up waiting, or finds the link ended, flushes for the others if it
-// was the last one queued (flushIfIdle).
+// Write coalescing: when other senders are queued behind this one (many
+// calls in flight, many handlers answering), or are about to send (more
+// messages were delivered than sent since: the goroutines they woke will
+// answer), the frame is left in the netConn's bounded buffer for the next
+// of them to send along with its own, and the last sender of the burst
+// sends them all, in one system call; the last one yields the processor
+// once first, so that those about to send can join. A sender with nobody
+// behind it writes at once. A sender that gives up waiting, or finds the
+// link ended, flushes for the others if it was the last one queued
+// (flushIfIdle).
 func (t *conn) Send(ctx context.Context, msg []byte) error {
 	t.waiting.Add(1)
 	select {
@@ -270,12 +250,9 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 		t.flushIfIdle()
 		return t.notSent()
 	}
-	// Others queued: coalesce with them. Others about to send (more
-	// messages were delivered than sent since, so handlers or callers
-	// woken by them are still to answer): coalesce, yielding to them.
 	expected := t.credit.Add(-1)
 	if expected < 0 {
-		t.credit.Store(0) // a heuristic: sends without a message before
+		t.credit.Store(0) // sends without a message before: a heuristic
 	}
 	yield := expected > 0 && t.yieldOK()
 	cork := t.nc != nil && (queued > 0 || yield)
@@ -294,9 +271,6 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 		return t.writeFailed(err)
 	}
 	if cork && t.waiting.Load() == 0 {
-		// Last of the queue: let goroutines about to send (those on this
-		// P could not run during a syscall of ours) join the batch, then
-		// flush it unless one of them has taken over.
 		if yield {
 			start := time.Now()
 			runtime.Gosched()
@@ -306,7 +280,7 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 				t.noYieldUntil.Store(time.Now().Add(yieldPause).UnixNano())
 			}
 			if t.waiting.Load() != 0 {
-				return nil
+				return nil // a later sender flushes
 			}
 		}
 		t.flushIfIdle()
@@ -388,7 +362,6 @@ func (t *conn) end(cause error, kill bool) {
 	if kill {
 		_ = t.ws.Close()
 	}
-	t.wakeReader()
 }
 
 // Close sends a close frame (best effort, briefly) and wakes the read
@@ -415,10 +388,26 @@ func (t *conn) Close() error {
 	if t.nc != nil {
 		_ = t.nc.flush(closeFrameTimeout) // the close frame may have been corked
 	}
-	_ = t.ws.SetReadDeadline(time.Now())
+	_ = t.ws.SetReadDeadline(time.Now()) // wakes the read loop, which reports the end
 	if !t.started.Load() {
 		_ = t.ws.Close() // no read loop to do it
 	}
-	t.wakeReader()
 	return nil
+}
+
+// readBufs holds scratch buffers for reading messages of unknown size;
+// each message is then copied into a slice of its exact size, which is
+// handed to the peer (io.ReadAll would hand over its larger buffer).
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func readMessage(r io.Reader) ([]byte, error) {
+	bp := readBufs.Get().(*[]byte)
+	buf := bytes.NewBuffer((*bp)[:0])
+	_, err := buf.ReadFrom(r)
+	msg := bytes.Clone(buf.Bytes())
+	if b := buf.Bytes(); cap(b) <= 64<<10 {
+		*bp = b[:0]
+		readBufs.Put(bp)
+	}
+	return msg, err
 }

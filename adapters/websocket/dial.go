@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -91,7 +90,7 @@ func newDialer(rawURL string, o *DialOptions) (*dialer, error) {
 	d.opts = append(d.opts, opts.PeerOptions...)
 	d.opts = append(d.opts, rpc.WithCodec(c))
 	d.opts = slices.Clip(d.opts)
-	if err := checkOptions(d.opts); err != nil {
+	if _, err := rpc.CheckOptions(d.opts...); err != nil {
 		return nil, fmt.Errorf("websocket: PeerOptions: %w", err)
 	}
 	if opts.Dialer != nil {
@@ -155,9 +154,6 @@ func (d *dialer) dial(ctx context.Context) (*rpc.Peer, error) {
 		}
 		return nil, fmt.Errorf("websocket: dial %s: the server chose subprotocol %q, which was not offered", d.url, got)
 	}
-	if nc != nil && strings.HasPrefix(d.url, "ws://") && !viaProxy(&gd, d.url) {
-		nc.framed = true // gorilla reads frames straight from it
-	}
 	t := newConn(ws, nc, d.codec, d.link)
 	p, err := rpc.NewPeer(t, d.opts...)
 	if err != nil {
@@ -175,18 +171,4 @@ func handshakeError(resp *http.Response) error {
 		e.Message = strings.TrimSpace(string(b))
 	}
 	return e
-}
-
-// viaProxy reports whether gorilla dialed rawURL through a proxy, asking
-// the dialer's Proxy function as gorilla did.
-func viaProxy(d *websocket.Dialer, rawURL string) bool {
-	if d.Proxy == nil {
-		return false
-	}
-	u, err := url.Parse("http" + strings.TrimPrefix(rawURL, "ws"))
-	if err != nil {
-		return true
-	}
-	p, err := d.Proxy(&http.Request{URL: u})
-	return err != nil || p != nil
 }

@@ -46,37 +46,10 @@
 // connection stays up; a frame that breaks the WebSocket protocol ends the
 // connection (close code 1002).
 //
-// Writes are serialised per connection, from the caller's goroutine; no
-// goroutine is started per message. The transport can fork its reading
-// ([rpc.Forker]): a call that arrives with nothing read behind it runs on
-// the read loop, which a new goroutine takes over if the handler blocks
-// (see the rpc package); calls that arrive together get goroutines of
-// their own, so that under load their answers are written together.
-//
-// A caller whose context cannot end (context.Background, say) reads its
-// own answer ([rpc.CallerReader]), as a raw client that writes and then
-// reads does, instead of having the read loop hand it over: between two
-// processes on the 2-core test machine that hand-off cost about as much
-// again as the raw round trip itself. The read loop leaves the reading to callers
-// once it has delivered the answers to the last awaited call twice in a
-// row with no more input read (a connection busy with the other end's
-// calls keeps its loop); between calls nobody reads, and a message the
-// other end sends then (a call, a ping) waits for the next call or at
-// most 5 ms, when a timer restarts the read loop. A call from the other
-// end that a caller reads runs on a goroutine of its own.
-//
-// A caller whose context can end reads too. gorilla cannot cut a read
-// short without breaking the connection, so the connection under it does:
-// when the context ends, it wakes the blocked read with a deadline and,
-// at the next frame boundary, hands gorilla an empty message of its own,
-// which the transport drops; the caller returns and the read loop reads
-// on. A caller whose context ends while a message is half received
-// returns once that message is in (or the keepalive declares the link
-// dead). Where the connection under gorilla does not carry the frames
-// themselves (a wss:// client, whose TLS lies above it; a dial through an
-// HTTP proxy), a caller whose context can end waits for the read loop
-// instead, restarting it if need be. The accepting side always can, TLS
-// or not.
+// Each connection has one read loop, which reads every message as it
+// arrives and hands it to the peer (see the rpc package's read path);
+// writes are serialised per connection, from the sender's goroutine; no
+// goroutine is started per message by the adapter.
 //
 // # Slow consumers
 //
@@ -98,25 +71,21 @@
 //
 // # Keepalive, coalescing, endings
 //
-// Keepalive: each end pings every ping interval (default
-// [DefaultPingInterval]) from a timer; a link from which nothing, not even
-// a pong, has been read for two intervals is dropped with
-// [ErrKeepaliveTimeout], and every call waiting on it fails with
-// [rpc.ErrConnectionLost]. While the peer stops reading on purpose (all its
-// handler slots are busy: backpressure) the silence does not count on that
-// side. A server connection at rest costs one goroutine, its read loop
-// (none for the few milliseconds it may be left to callers).
+// Keepalive: each end pings every ping interval (default DefaultPingInterval)
+// from a timer; a link from which nothing, not even a pong, has been read for
+// two intervals is dropped with ErrKeepaliveTimeout, and every call waiting on it
+// fails with rpc.ErrConnectionLost. While the peer stops reading on purpose (all
+// its handler slots are busy: backpressure) the silence does not count on that
+// side. A connection at rest costs one goroutine, its read loop.
 //
-// Write coalescing: when several goroutines send on one connection at once
-// (many calls in flight, many handlers answering), their frames are
-// gathered and written with one system call; a sender then returns once
-// its frame is in that connection's bounded buffer, which the last sender
-// of the burst writes out. A lone sender writes at once. To gather a burst
-// the last sender may yield the processor briefly (runtime.Gosched) before
-// writing; if the scheduler is so saturated that this takes long, yielding
-// pauses for a while. Likewise the read loop, after a delivery that woke
-// a goroutine (a caller handed its answer, a handler started), yields once
-// before it reads the socket again, so that that goroutine runs first.
+// Write coalescing: when several goroutines send on one connection at once (many
+// calls in flight, many handlers answering), the frames of those queued behind
+// the writer are gathered and written with one system call; a sender then
+// returns once its frame is in that connection's bounded buffer, which the last
+// sender of the burst writes out. A lone sender writes at once. After handing a
+// message to the peer, the read loop yields the processor once before its next
+// read, so that the goroutine the message woke (a handler, a waiting caller)
+// runs first.
 //
 // How a connection ended, as [rpc.Peer.Err] reports it (always wrapping
 // [rpc.ErrConnectionLost], except after this end's own Close):

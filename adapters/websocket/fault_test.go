@@ -69,12 +69,19 @@ func TestServerClosesMidCall(t *testing.T) {
 // (a crashed process, a cut cable); both ends see it at once.
 func TestAbruptDrop(t *testing.T) {
 	var peers rpc.PeerSet
-	ts := startServer(t, &websocket.ServerOptions{Handler: serverRouter(t), Peers: &peers, PingInterval: -1})
+	routes := serverRouter(t)
+	started := make(chan struct{})
+	mustRegister(t, routes, "wait", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}))
+	ts := startServer(t, &websocket.ServerOptions{Handler: routes, Peers: &peers, PingInterval: -1})
 	px := newProxy(t, ts.http.Listener.Addr().String())
 	client := dial(t, px.url(), &websocket.DialOptions{PingInterval: -1})
 	server := onlyPeer(t, &peers)
-	call := startCall(testCtx(t), client, "sleep", struct{ Ms int }{5000})
-	time.Sleep(20 * time.Millisecond)
+	call := startCall(testCtx(t), client, "wait", nil)
+	<-started // the call is in the server's hands
 	px.kill()
 
 	err := callErr(t, call)

@@ -16,12 +16,8 @@ import (
 // started per message. x-raw is the time per round trip over the plain
 // echo's, in the same run.
 //
-// The first is the floor of a call whose answer a reading goroutine hands
-// over: a call from a wss:// client or through an HTTP proxy whose context
-// can end (the netConn lies below TLS or past the proxy's exchange, so the
-// caller's read could not be cut short; see interrupt.go), or one made
-// while another goroutine reads. The calls of BenchmarkRoundTrip read
-// their own answers, cancellable ones included.
+// The second is the floor of a Parley call, whose answer the read loop
+// hands to the caller and whose handler runs on a goroutine of its own.
 func BenchmarkHandoffFloor(b *testing.B) {
 	raw := startRawEcho(b)
 	size := 129

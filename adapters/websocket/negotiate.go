@@ -1,17 +1,13 @@
 package websocket
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 
 	"github.com/parleyrpc/parley/codec"
 	"github.com/parleyrpc/parley/codec/cbor"
 	"github.com/parleyrpc/parley/codec/json"
-	"github.com/parleyrpc/parley/rpc"
 )
 
 // The Sec-WebSocket-Protocol names of the codecs. A codec's subprotocol is
@@ -114,33 +110,4 @@ func validToken(s string) bool {
 		}
 	}
 	return true
-}
-
-// checkOptions reports a bad rpc option now rather than at the first
-// connection, by starting a peer over a transport that does nothing.
-func checkOptions(opts []rpc.Option) error {
-	p, err := rpc.NewPeer(new(nopTransport), opts...)
-	if err != nil {
-		return err
-	}
-	return p.Close()
-}
-
-// nopTransport is a transport that carries nothing; see checkOptions.
-type nopTransport struct {
-	in   rpc.Inbound
-	once sync.Once
-}
-
-func (t *nopTransport) Start(in rpc.Inbound) { t.in = in }
-
-func (t *nopTransport) Send(context.Context, []byte) error { return net.ErrClosed }
-
-func (t *nopTransport) Close() error {
-	t.once.Do(func() {
-		if t.in != nil {
-			t.in.OnClose(nil)
-		}
-	})
-	return nil
 }

@@ -16,9 +16,9 @@ import (
 // coalesces writes: while it is corked, the frames gorilla writes are
 // buffered instead of sent, and the next uncorked write or flush sends
 // them all in one system call. Send corks it when other senders are queued
-// behind the current one or about to send, so that under load many
-// messages share a syscall instead of paying one each; a lone sender
-// writes at once. See conn.Send for who flushes.
+// behind the current one, so that under load many messages share a
+// syscall instead of paying one each; a lone sender writes at once. See
+// conn.Send for who flushes.
 type netConn struct {
 	net.Conn
 
@@ -31,33 +31,13 @@ type netConn struct {
 	// not wait for that.
 	hasBuf atomic.Bool
 
-	// yieldNext asks the next Read to yield first. Whoever reads sets it
-	// after delivering a message that woke a goroutine; one reads at a time.
-	yieldNext bool
+	// delivered is set by the read loop after it hands a message to the
+	// peer; the next Read yields first (see Read). Read loop only.
+	delivered bool
+
 	// wdl is the write deadline in force, as UnixNano (0: none); see
 	// SetWriteDeadline.
 	wdl atomic.Int64
-
-	// reads counts Reads; lastRead is what the last one returned. The read
-	// loop uses them to tell whether more input came in with a message.
-	reads    uint64
-	lastRead int
-
-	// Interrupting a reading caller (see interrupt.go). fr, synthLeft and
-	// synthetic belong to whoever reads; framed and server are set before
-	// reading starts.
-	framed    bool // made-up messages may be handed to gorilla
-	server    bool // the stream is a client's: its frames are masked
-	fr        frameTracker
-	synthLeft []byte // the rest of a made-up message, for the next Read
-	synthetic uint64 // the number of the last made-up message (frameTracker.messages)
-	intr      struct {
-		sync.Mutex
-		gen, armed   uint64    // arm's last number; the armed caller's, or 0
-		wanted       bool      // an interrupt is to be carried out
-		deadlineOurs bool      // the read deadline in force is an interrupt's
-		deadline     time.Time // the read deadline others set
-	}
 }
 
 // maxCorked bounds the bytes held back; past it a write goes out at once.
@@ -68,48 +48,19 @@ var corkBufs = sync.Pool{New: func() any {
 	return &b
 }}
 
-// newNetConn wraps c: the accepting end's connection (server), above any
-// TLS, or the dialing end's, whose stream starts with the handshake's HTTP
-// response and which the dialer marks framed once it knows that no TLS or
-// proxy exchange lies between it and gorilla.
-func newNetConn(c net.Conn, server bool) *netConn {
-	nc := &netConn{Conn: c, server: server, framed: server}
-	nc.fr.inHTTP = !server
-	return nc
-}
-
-// Read reads from the connection. After a message was delivered, it first
-// yields the processor: the goroutine the message woke (a handler, a
-// caller waiting for its answer) then runs at once, instead of after this
-// read, which usually finds nothing and parks. That takes a system call
-// off the round trip; it happens only when gorilla's read buffer is
-// empty, not between messages that arrived together.
-//
-// It also carries out interrupts (see interrupt.go): a made-up message
-// instead of input, and the interrupt's deadline passing unreported.
+// Read reads from the connection. After a message was delivered it first
+// yields the processor, once: the goroutine that delivery readied (a
+// handler, a caller given its answer) then runs at once on this
+// processor, instead of after this read, which usually finds nothing and
+// parks. It only happens when gorilla's buffer is empty, so messages that
+// arrived together are not held up; and the read itself is never delayed
+// past the yield.
 func (c *netConn) Read(p []byte) (int, error) {
-	if c.yieldNext {
-		c.yieldNext = false
+	if c.delivered {
+		c.delivered = false
 		runtime.Gosched()
 	}
-	for {
-		if len(c.synthLeft) == 0 && c.takeInterrupt() {
-			c.inject()
-		}
-		if len(c.synthLeft) > 0 {
-			n := copy(p, c.synthLeft)
-			c.synthLeft = c.synthLeft[n:]
-			return n, nil
-		}
-		n, err := c.Conn.Read(p)
-		c.reads++
-		c.lastRead = n
-		c.fr.feed(p[:n])
-		if n == 0 && err != nil && c.interruptedRead(err) {
-			continue
-		}
-		return n, err
-	}
+	return c.Conn.Read(p)
 }
 
 // Write buffers p while corked, or sends what is buffered and p together.
@@ -228,7 +179,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.nc = newNetConn(c, true)
+	h.nc = &netConn{Conn: c}
 	return h.nc, brw, nil
 }
 
@@ -243,7 +194,7 @@ func wrapDial(f dialFunc, slot **netConn) dialFunc {
 		if err != nil {
 			return nil, err
 		}
-		nc := newNetConn(c, false)
+		nc := &netConn{Conn: c}
 		*slot = nc
 		return nc, nil
 	}

@@ -23,7 +23,7 @@ func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
 // set as it is.
 func TestWriteDeadlineSetSparingly(t *testing.T) {
 	dc := &deadlineConn{}
-	c := newNetConn(dc, false)
+	c := &netConn{Conn: dc}
 	t0 := time.Now().Add(10 * time.Second)
 	ask := func(t time.Time) { _ = c.SetWriteDeadline(t) }
 

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parleyrpc/parley/codec"
+	"github.com/parleyrpc/parley/internal/origin"
 	"github.com/parleyrpc/parley/rpc"
 )
 
@@ -81,7 +80,7 @@ type Server struct {
 	accept    func(r *http.Request) ([]rpc.Option, error)
 	onConnect func(p *rpc.Peer, r *http.Request)
 	peers     *rpc.PeerSet
-	origins   []string
+	origins   origin.Policy
 	codecs    *codecSet
 	link      link
 	base      []rpc.Option
@@ -110,20 +109,16 @@ func NewServer(opts *ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	origins := make([]string, len(o.AllowedOrigins))
-	for i, p := range o.AllowedOrigins {
-		p = strings.ToLower(p)
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("websocket: AllowedOrigins: bad pattern %q: %w", o.AllowedOrigins[i], err)
-		}
-		origins[i] = p
+	origins, err := origin.New("websocket: AllowedOrigins", o.AllowedOrigins)
+	if err != nil {
+		return nil, err
 	}
 	var base []rpc.Option
 	if o.Handler != nil {
 		base = append(base, rpc.WithHandler(o.Handler))
 	}
 	base = append(base, o.PeerOptions...)
-	if err := checkOptions(base); err != nil {
+	if _, err := rpc.CheckOptions(base...); err != nil {
 		return nil, fmt.Errorf("websocket: PeerOptions: %w", err)
 	}
 	s := &Server{
@@ -165,8 +160,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "websocket: server closed", http.StatusServiceUnavailable)
 		return
 	}
-	if origin, ok := s.originAllowed(r); !ok {
-		http.Error(w, fmt.Sprintf("websocket: origin %q not allowed", origin), http.StatusForbidden)
+	if o, ok := s.origins.Allowed(r); !ok {
+		http.Error(w, fmt.Sprintf("websocket: origin %q not allowed", o), http.StatusForbidden)
 		return
 	}
 	c, proto, refusal := s.codecs.pick(websocket.Subprotocols(r))
@@ -291,31 +286,4 @@ func (s *Server) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
-}
-
-// originAllowed applies the origin policy; see ServerOptions.AllowedOrigins.
-func (s *Server) originAllowed(r *http.Request) (string, bool) {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return "", true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return origin, slices.Contains(s.origins, "*")
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return origin, true
-	}
-	host := strings.ToLower(u.Host)
-	full := strings.ToLower(u.Scheme) + "://" + host
-	for _, p := range s.origins {
-		target := host
-		if strings.Contains(p, "://") {
-			target = full
-		}
-		if ok, _ := path.Match(p, target); ok {
-			return origin, true
-		}
-	}
-	return origin, false
 }

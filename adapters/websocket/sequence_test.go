@@ -18,9 +18,8 @@ import (
 	"github.com/parleyrpc/parley/rpc"
 )
 
-// callBG makes a call with a context that cannot end, the kind a caller
-// reads its own answer for, failing the test if it does not return within
-// a few seconds.
+// callBG makes a call with a context that cannot end, failing the test if
+// it does not return within a few seconds.
 func callBG(t testing.TB, p *rpc.Peer, method string, params, result any) error {
 	t.Helper()
 	done := make(chan error, 1)
@@ -45,10 +44,9 @@ func connectedPair(t *testing.T, c codec.Codec) (client, server *rpc.Peer) {
 	return client, onlyPeer(t, &peers)
 }
 
-// Sequential calls read their answers themselves, in both directions,
-// with each codec, whether their context can end or not; calls from the
-// other end are still served between them.
-func TestCallerReadsItsAnswer(t *testing.T) {
+// Sequential calls in both directions, with each codec, whether their
+// context can end or not.
+func TestSequentialCalls(t *testing.T) {
 	for _, c := range codecs {
 		t.Run(c.Name(), func(t *testing.T) {
 			client, server := connectedPair(t, c)
@@ -62,7 +60,6 @@ func TestCallerReadsItsAnswer(t *testing.T) {
 				{"c2s", client, "add", context.Background()}, {"s2c", server, "mul", context.Background()},
 				{"c2s with a deadline", client, "add", testCtx(t)}, {"s2c with a deadline", server, "mul", testCtx(t)},
 			} {
-				before := websocket.CallerReads()
 				for i := range 100 {
 					var got int
 					if err := dir.caller.Call(dir.ctx, dir.method, []int{i, 2}, &got); err != nil {
@@ -72,21 +69,13 @@ func TestCallerReadsItsAnswer(t *testing.T) {
 						t.Fatalf("%s %d: got %d, want %d", dir.name, i, got, want)
 					}
 				}
-				// The first call may be handed its answer by the read loop,
-				// which then leaves the reading to callers; and the loop
-				// resumes whenever the connection goes unread for a
-				// millisecond, which a loaded machine may well take between
-				// two calls here.
-				if n := websocket.CallerReads() - before; n < 50 {
-					t.Errorf("%s: %d of 100 calls read their answers, want most", dir.name, n)
-				}
 			}
 		})
 	}
 }
 
-// Between calls nobody reads the connection; a message from the other end
-// then still arrives, the read loop resuming by itself.
+// Between calls a message from the other end arrives at once: nothing
+// leaves a connection unread.
 func TestMessagesBetweenCallsAreRead(t *testing.T) {
 	client, server := connectedPair(t, nil)
 	ctx := testCtx(t)
@@ -108,10 +97,9 @@ func TestMessagesBetweenCallsAreRead(t *testing.T) {
 	}
 }
 
-// A connection nobody reads still ends properly: closed by either end,
-// each peer sees the end, and a caller reading when the link drops gets
-// the connection-lost error.
-func TestEndWhileCallersRead(t *testing.T) {
+// A connection ends properly between calls, closed by either end, and a
+// call in flight when the link drops gets the connection-lost error.
+func TestEndBetweenAndDuringCalls(t *testing.T) {
 	t.Run("local close between calls", func(t *testing.T) {
 		ts := startServer(t, &websocket.ServerOptions{Handler: serverRouter(t)})
 		client := dial(t, ts.url, nil)
@@ -139,7 +127,7 @@ func TestEndWhileCallersRead(t *testing.T) {
 		}
 	})
 	for _, cancellable := range []bool{false, true} {
-		name := "drop during a read"
+		name := "drop during a call"
 		if cancellable {
 			name += ", the caller's context able to end"
 		}
@@ -150,7 +138,6 @@ func TestEndWhileCallersRead(t *testing.T) {
 			if err := callBG(t, client, "add", []int{1, 2}, nil); err != nil {
 				t.Fatal(err)
 			}
-			before := websocket.CallerReads()
 			done := make(chan error, 1)
 			go func() {
 				if cancellable {
@@ -159,7 +146,6 @@ func TestEndWhileCallersRead(t *testing.T) {
 				}
 				done <- callBG(t, client, "sleep", struct{ Ms int }{5000}, nil)
 			}()
-			waitFor(t, "the caller to read", func() bool { return websocket.CallerReads() > before })
 			px.kill()
 			if err := <-done; !errors.Is(err, rpc.ErrConnectionLost) {
 				t.Fatalf("call in flight: %v, want ErrConnectionLost", err)
@@ -171,13 +157,10 @@ func TestEndWhileCallersRead(t *testing.T) {
 	}
 }
 
-// A caller whose context ends while it reads, its answer still to come,
-// returns at once with the context's error; its read is cut short without
-// harm to the link, over which the next calls go through, read by their
-// callers again. Both directions, each codec, and over TLS, where the
-// server's connection is interrupted above TLS (a wss:// client's own
-// calls wait for its read loop: its netConn lies below TLS).
-func TestCancelWhileCallerReads(t *testing.T) {
+// A caller whose context ends before its answer comes returns at once with
+// the context's error, without harm to the link, over which the next calls
+// go through. Both directions, each codec, and over TLS.
+func TestCancelledCallsKeepTheLink(t *testing.T) {
 	type pair struct{ client, server *rpc.Peer }
 	pairs := map[string]func(t *testing.T) pair{
 		"json": func(t *testing.T) pair { c, s := connectedPair(t, nil); return pair{c, s} },
@@ -206,16 +189,12 @@ func TestCancelWhileCallerReads(t *testing.T) {
 				caller, callee *rpc.Peer
 				method         string
 			}{{"c2s", p.client, p.server, "add"}, {"s2c", p.server, p.client, "mul"}} {
-				interrupted := 0
 				for i := range 10 {
-					// Two calls first, after which the read loop leaves the
-					// reading to the next caller.
 					for range 2 {
 						if err := dir.caller.Call(testCtx(t), dir.method, []int{i, 2}, nil); err != nil {
 							t.Fatal(err)
 						}
 					}
-					before := websocket.CallerReads()
 					ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 					start := time.Now()
 					err := dir.caller.Call(ctx, "sleep", struct{ Ms int }{10000}, nil)
@@ -226,9 +205,6 @@ func TestCancelWhileCallerReads(t *testing.T) {
 					if d := time.Since(start); d > 5*time.Second {
 						t.Fatalf("%s %d: returned after %v", dir.name, i, d)
 					}
-					if websocket.CallerReads() != before {
-						interrupted++ // it read, and its answer never came
-					}
 					var got int
 					if err := dir.caller.Call(testCtx(t), dir.method, []int{i, 3}, &got); err != nil {
 						t.Fatalf("%s %d: the next call: %v", dir.name, i, err)
@@ -237,69 +213,15 @@ func TestCancelWhileCallerReads(t *testing.T) {
 						t.Fatalf("%s %d: a call the other way: %v", dir.name, i, err)
 					}
 				}
-				// Over TLS the client's calls wait for the read loop. Else
-				// most callers read (all, unless the resume timer restarted
-				// the loop between calls on a loaded machine or under -race).
-				if want := 3; (name != "tls" || dir.name == "s2c") && interrupted < want {
-					t.Errorf("%s: %d of 10 callers were reading when their context ended, want %d or more", dir.name, interrupted, want)
-				}
-				t.Logf("%s: %d of 10 callers were reading when their context ended", dir.name, interrupted)
 			}
 		})
 	}
 }
 
-// A call from the other end that a caller reads runs on a goroutine of its
-// own, never on the caller's: here the client's handler waits for the
-// caller's own call to return first, which would otherwise never happen.
-func TestCallerDoesNotRunHandlers(t *testing.T) {
-	var peers rpc.PeerSet
-	released := make(chan struct{})
-	r := rpc.NewRouter()
-	mustRegister(t, r, "hold", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
-		select {
-		case <-released:
-			return "held", nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}))
-	sr := serverRouter(t)
-	// trigger calls the client's "hold" without waiting, then answers:
-	// the request reaches the client ahead of the answer.
-	held := make(chan error, 1)
-	mustRegister(t, sr, "trigger", rpc.HandlerFunc(func(ctx context.Context, _ *rpc.Request) (any, error) {
-		p := rpc.PeerFromContext(ctx)
-		go func() { held <- p.Call(context.Background(), "hold", nil, nil) }()
-		time.Sleep(20 * time.Millisecond) // let the request go first
-		return "triggered", nil
-	}))
-	ts := startServer(t, &websocket.ServerOptions{Handler: sr, Peers: &peers})
-	client := dial(t, ts.url, &websocket.DialOptions{PeerOptions: []rpc.Option{rpc.WithHandler(r)}})
-	_ = onlyPeer(t, &peers)
-	if err := callBG(t, client, "add", []int{1, 2}, nil); err != nil { // the reading passes to callers
-		t.Fatal(err)
-	}
-	var got string
-	if err := callBG(t, client, "trigger", nil, &got); err != nil || got != "triggered" {
-		t.Fatalf("trigger: %q, %v", got, err)
-	}
-	close(released)
-	select {
-	case err := <-held:
-		if err != nil {
-			t.Fatalf("hold: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("hold: no answer")
-	}
-}
-
-// Callers that read for themselves, callers that wait for the read loop
-// (their context can end), calls from the other end and handlers that
-// call back, all at once from many goroutines on one connection: each
-// call gets its own answer, once.
-func TestMixedReaders(t *testing.T) {
+// Calls whose context can end or not, calls from the other end and
+// handlers that call back, all at once from many goroutines on one
+// connection: each call gets its own answer, once.
+func TestMixedCalls(t *testing.T) {
 	for _, c := range codecs {
 		t.Run(c.Name(), func(t *testing.T) {
 			client, server := connectedPair(t, c)
