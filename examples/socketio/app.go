@@ -5,69 +5,93 @@ import (
 	"io"
 	"sync"
 
-	sio "github.com/googollee/go-socket.io"
+	"github.com/zishang520/socket.io/servers/socket/v3"
 )
 
-// app is the socket.io application that was there before Parley: a chat
-// room on the event "chat" and an "echo" answered by acknowledgement. Nothing
-// here knows about Parley.
+// app is the socket.io application that was there before Parley, on
+// github.com/zishang520/socket.io (socket.io-client 4): a chat room on the
+// event "chat" and an "echo" answered by acknowledgement. Nothing here
+// knows about Parley.
 type app struct {
-	io *sio.Server
+	io *socket.Server
+	*printer
+}
 
+// registerEvents sets up the application's own events, as any
+// socket.io server has them.
+func (a *app) registerEvents() {
+	_ = a.io.On("connection", func(args ...any) {
+		s := args[0].(*socket.Socket)
+		name := nameOf(s)
+		s.Join("lobby")
+		a.printf("socket.io: %s connected (socket %s)", name, s.Id())
+		_ = s.On("chat", func(args ...any) {
+			text, _ := first(args).(string)
+			line := name + ": " + text
+			a.printf("chat %s", line)
+			_ = a.io.To("lobby").Emit("chat", line)
+			answer(args, "sent")
+		})
+		_ = s.On("echo", func(args ...any) {
+			answer(args, fmt.Sprint("echo: ", first(args)))
+		})
+		_ = s.On("disconnect", func(args ...any) {
+			a.printf("socket.io: %s left (%v)", name, first(args))
+		})
+	})
+}
+
+// nameOf is the name a client gave in its handshake (auth: {name}).
+func nameOf(s *socket.Socket) string {
+	if name, _ := s.Handshake().Auth["name"].(string); name != "" {
+		return clip(name)
+	}
+	return "anonymous-" + string(s.Id())
+}
+
+func clip(name string) string {
+	if len(name) > 40 {
+		return name[:40]
+	}
+	return name
+}
+
+// first is an event's first argument, or nil.
+func first(args []any) any {
+	if len(args) == 0 {
+		return nil
+	}
+	return args[0]
+}
+
+// answer acknowledges an event, if the client asked for it (its last
+// argument is then the acknowledgement).
+func answer(args []any, v any) {
+	if len(args) > 0 {
+		if ack, ok := args[len(args)-1].(socket.Ack); ok {
+			ack([]any{v}, nil)
+		}
+	}
+}
+
+// printer prints the program's lines; the application's hooks and
+// Parley's may still run after the program ends, when it stops printing.
+type printer struct {
 	mu  sync.Mutex
 	out io.Writer // nil once the program has stopped
 }
 
-func (a *app) printf(format string, args ...any) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.out != nil {
-		fmt.Fprintf(a.out, format+"\n", args...)
+func (p *printer) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.out != nil {
+		fmt.Fprintf(p.out, format+"\n", args...)
 	}
 }
 
-// silence stops all printing: hooks may still run after the program ends.
-func (a *app) silence() {
-	a.mu.Lock()
-	a.out = nil
-	a.mu.Unlock()
-}
-
-// registerEvents registers the application's own events. Arguments are
-// taken as strings: go-socket.io drops a client whose argument does not
-// decode into the declared type.
-func (a *app) registerEvents() {
-	a.io.OnEvent("/", "chat", func(conn sio.Conn, text string) string {
-		line := nameOf(conn) + ": " + text
-		a.printf("chat %s", line)
-		a.io.BroadcastToRoom("/", "lobby", "chat", line)
-		return "sent"
-	})
-	// ("ping" would not do: socket.io-client 2 keeps that name for itself.)
-	a.io.OnEvent("/", "echo", func(conn sio.Conn, text string) string { return "echo: " + text })
-}
-
-// onConnect and onDisconnect are the application's own connect hooks.
-// go-socket.io keeps one of each per namespace, so with Parley attached
-// they are given to Attach, which calls them.
-func (a *app) onConnect(conn sio.Conn) error {
-	conn.Join("lobby")
-	a.printf("socket.io: %s connected (connection %s)", nameOf(conn), conn.ID())
-	return nil
-}
-
-func (a *app) onDisconnect(conn sio.Conn, reason string) {
-	a.printf("socket.io: %s left (%s)", nameOf(conn), reason)
-}
-
-// nameOf is the name a client gave in its handshake (?name=...).
-func nameOf(conn sio.Conn) string {
-	if u := conn.URL(); u.Query().Get("name") != "" {
-		name := u.Query().Get("name")
-		if len(name) > 40 {
-			name = name[:40]
-		}
-		return name
-	}
-	return "anonymous-" + conn.ID()
+// silence stops all printing.
+func (p *printer) silence() {
+	p.mu.Lock()
+	p.out = nil
+	p.mu.Unlock()
 }

@@ -1,11 +1,12 @@
 'use strict';
-// A client of the socketio example with npm socket.io-client 2 and
-// json-rpc-2.0, under node: no Parley code. It uses the server's own
-// events (echo, chat) and JSON-RPC on the "rpc" event both ways, prints
-// one JSON line with what came back, and disconnects.
+// A client of the socketio example's -legacy server (go-socket.io) with
+// npm socket.io-client 2 and json-rpc-2.0, under node: no Parley code. It
+// uses the server's own events (echo, chat) and JSON-RPC on the "rpc"
+// event both ways, prints one JSON line with what came back, and
+// disconnects.
 //
-// Usage: node testdata/client.js <server URL> <name>
-const io = require('socket.io-client');
+// Usage: node testdata/legacy-client.js <server URL> <name>
+const io = require('socket.io-client-v2'); // socket.io-client@2, installed under an alias
 const { JSONRPCServer, JSONRPCClient, JSONRPCServerAndClient } = require('json-rpc-2.0');
 
 const [url, name] = process.argv.slice(2);

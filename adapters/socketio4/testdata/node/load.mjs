@@ -1,0 +1,28 @@
+// load.mjs URL CLIENTS CALLS: CLIENTS socket.io-client 4 sockets over
+// websocket; each makes CALLS emitWithAck calls and answers the server's
+// calls to "mul". Prints how many of its calls came back right, and how
+// many of the server's calls it answered, once every client has seen the
+// server's "bye".
+import { open } from './common.mjs';
+
+const [url, clients, calls] = process.argv.slice(2).map((v, i) => (i ? Number(v) : v));
+let ok = 0, answered = 0;
+const stats = { ready: 0, calls: 0, bye: 0, gone: {} };
+process.on('beforeExit', () => console.error(JSON.stringify(stats))); // only if something never settled
+async function one(i) {
+  const { socket, ready } = open(url, { timeout: 180000 }); // 1,000 handshakes at once take a while under -race
+  socket.on('mul', (a, b, ack) => { answered++; ack(a * b); });
+  const bye = new Promise((resolve) => socket.on('bye', resolve));
+  socket.on('disconnect', (r) => { stats.gone[r] = (stats.gone[r] || 0) + 1; });
+  await ready;
+  stats.ready++;
+  const results = await Promise.all(Array.from({ length: calls }, (_, k) =>
+    socket.timeout(60000).emitWithAck('add', i, k).catch(() => null)));
+  results.forEach((r, k) => { if (r === i + k) ok++; });
+  stats.calls++;
+  await bye;
+  stats.bye++;
+  socket.close();
+}
+await Promise.all(Array.from({ length: clients }, (_, i) => one(i)));
+console.log(JSON.stringify({ ok, answered }));
