@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleyrpc/parley/adapters/websocket"
 	"github.com/parleyrpc/parley/rpc"
+	"github.com/parleyrpc/parley/rpc/hub"
 )
 
 //go:embed index.html
@@ -22,7 +23,9 @@ type Info struct {
 	Agent string `json:"agent"`
 }
 
-// Said is a chat line, sent to every member as a "said" notification.
+// Said is a chat line, published to its room's topic: every member of the
+// room receives it as a hub.event notification, {"topic": "chat.<room>",
+// "data": Said}.
 type Said struct {
 	From string `json:"from"`
 	Text string `json:"text"`
@@ -34,17 +37,21 @@ const CodeNameTaken rpc.Code = -32011
 // CodeNotJoined answers a say from a client that has not joined.
 const CodeNotJoined rpc.Code = -32010
 
-// room is the chat server: the page at /, the RPC endpoint at /rpc.
+// room is the chat server: the page at /, the RPC endpoint at /rpc. Each
+// chat room is a hub topic, "chat.<room>"; joining subscribes the caller
+// to its room's topic, and saying publishes there.
 type room struct {
 	http.Handler
 	ws      *websocket.Server
+	hub     *hub.Hub
 	members rpc.PeerSet // the clients that joined, by name; a client leaves it when it goes
 
-	// mu serialises the history and the broadcasts, so that every member
+	// mu serialises the histories and the broadcasts, so that every member
 	// sees the lines in the same order, and a joiner gets each line once:
-	// in its history or as a notification.
+	// in its history or as an event.
 	mu      sync.Mutex
-	history []Said
+	history map[string][]Said // by room
+	roomOf  map[string]string // member name -> room
 
 	logMu sync.RWMutex // held to print; taken by Close so that nothing prints after it
 	logf  func(string, ...any)
@@ -52,11 +59,21 @@ type room struct {
 }
 
 func newRoom(logf func(string, ...any)) (*room, error) {
-	r := &room{logf: logf}
+	h, err := hub.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	r := &room{logf: logf, hub: h, history: map[string][]Said{}, roomOf: map[string]string{}}
 	r.members.OnLeave = func(name string, _ *rpc.Peer, _ error) {
 		r.log("%s left", name)
 		// Not here: the hook may run inside members.Add, under mu.
-		go r.broadcast(Said{From: "server", Text: name + " left"})
+		go func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			room := r.roomOf[name]
+			delete(r.roomOf, name)
+			r.sayLocked(room, Said{From: "server", Text: name + " left"})
+		}()
 	}
 	routes := rpc.NewRouter()
 	if err := routes.Register("join", rpc.Func(r.join)); err != nil {
@@ -87,6 +104,7 @@ func newRoom(logf func(string, ...any)) (*room, error) {
 // returns, though handlers of the last clients may still be finishing.
 func (r *room) Close() error {
 	err := r.ws.Close()
+	r.hub.Close()
 	r.logMu.Lock()
 	r.quiet = true
 	r.logMu.Unlock()
@@ -102,11 +120,19 @@ func (r *room) log(format string, args ...any) {
 }
 
 // join asks the caller about itself (a server-to-client call made while
-// the client's own call is open), tells the members, makes the caller a
-// member under its name, and returns the history, its own arrival last.
-func (r *room) join(ctx context.Context, p struct{ Name string }) ([]Said, error) {
+// the client's own call is open), tells the room's members, makes the
+// caller a member under its name, subscribed to its room's topic, and
+// returns the room's history, its own arrival last. The room is "lobby"
+// unless the params name another.
+func (r *room) join(ctx context.Context, p struct{ Name, Room string }) ([]Said, error) {
 	if p.Name == "" || len(p.Name) > 40 {
 		return nil, &rpc.Error{Code: rpc.CodeInvalidParams, Message: "a name of 1 to 40 bytes, please"}
+	}
+	if p.Room == "" {
+		p.Room = "lobby"
+	}
+	if !validRoom(p.Room) {
+		return nil, &rpc.Error{Code: rpc.CodeInvalidParams, Message: "a room name of 1 to 40 letters, digits, - or _, please"}
 	}
 	caller := rpc.PeerFromContext(ctx)
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -124,39 +150,57 @@ func (r *room) join(ctx context.Context, p struct{ Name string }) ([]Said, error
 	if _, member := r.members.ID(caller); member {
 		return nil, &rpc.Error{Code: CodeNameTaken, Message: "joined already"}
 	}
-	r.log("%s joined (their clock says %s; %s)", p.Name, info.Time, info.Agent)
-	r.sayLocked(Said{From: "server", Text: fmt.Sprintf("%s joined; their clock says %s", p.Name, info.Time)})
-	history := append([]Said{}, r.history...) // not nil: [] on the wire, not null
-	if _, err := r.members.Add(p.Name, caller); err != nil {
+	r.log("%s joined %s (their clock says %s; %s)", p.Name, p.Room, info.Time, info.Agent)
+	r.sayLocked(p.Room, Said{From: "server", Text: fmt.Sprintf("%s joined; their clock says %s", p.Name, info.Time)})
+	history := append([]Said{}, r.history[p.Room]...) // not nil: [] on the wire, not null
+	if err := r.hub.Subscribe(caller, topic(p.Room)); err != nil {
 		return nil, err // the caller has gone meanwhile
 	}
+	if _, err := r.members.Add(p.Name, caller); err != nil {
+		return nil, err
+	}
+	r.roomOf[p.Name] = p.Room
 	return history, nil
 }
 
-// say broadcasts a line from a member.
+// topic is the hub topic of a room.
+func topic(room string) string { return "chat." + room }
+
+func validRoom(s string) bool {
+	if s == "" || len(s) > 40 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// say publishes a line from a member to its room.
 func (r *room) say(ctx context.Context, p struct{ Text string }) (bool, error) {
 	name, ok := r.members.ID(rpc.PeerFromContext(ctx))
 	if !ok {
 		return false, &rpc.Error{Code: CodeNotJoined, Message: "join first"}
 	}
-	r.broadcast(Said{From: name, Text: p.Text})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sayLocked(r.roomOf[name], Said{From: name, Text: p.Text})
 	return true, nil
 }
 
-func (r *room) broadcast(s Said) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sayLocked(s)
-}
-
-// sayLocked keeps s in the history and notifies every member, each send
-// bounded so that a member that stopped reading holds up no one for long.
-func (r *room) sayLocked(s Said) {
-	r.history = append(r.history, s)
-	if len(r.history) > 100 {
-		r.history = r.history[1:]
+// sayLocked keeps s in the room's history and publishes it to the room's
+// topic. Publishing never waits for a member: the hub queues each event
+// for each subscriber, and a member that stopped reading is dropped by
+// the WebSocket adapter's write timeout.
+func (r *room) sayLocked(room string, s Said) {
+	h := append(r.history[room], s)
+	if len(h) > 100 {
+		h = h[1:]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	r.members.NotifyAll(ctx, "said", s, time.Second)
+	r.history[room] = h
+	if _, err := r.hub.Publish(topic(room), s); err != nil {
+		r.log("publishing to %s: %v", room, err)
+	}
 }

@@ -33,7 +33,6 @@ type Whoami struct {
 type server struct {
 	out     io.Writer
 	peers   rpc.PeerSet
-	asking  sync.WaitGroup // whoami calls in progress
 	outMu   sync.Mutex
 	stopped bool
 }
@@ -67,26 +66,23 @@ func run(ctx context.Context, addr, modules string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Each new session: ask the client who it is, from a goroutine of its
-	// own (the hook must not wait for the client).
-	s.peers.OnJoin = func(id string, p *rpc.Peer) {
-		s.asking.Add(1)
-		go func() {
-			defer s.asking.Done()
+	srv, err := sockjs.NewServer(&sockjs.ServerOptions{
+		Handler: routes,
+		Peers:   &s.peers, // each session under its SockJS session id
+		// Each new session: ask the client who it is. The peer is already
+		// serving, and the hook runs on a goroutine of its own, so it may
+		// wait for the answer; srv.Close waits for it.
+		OnConnect: func(p *rpc.Peer, _ sockjs.Session) {
+			id, _ := s.peers.ID(p) // the session id
 			s.ask(id, p)
-		}()
-	}
-
-	srv, err := sockjs.NewServer(&sockjs.Config{
-		PeerOptions: []rpc.Option{rpc.WithHandler(routes)},
-		Peers:       &s.peers, // each session under its SockJS session id
+		},
 	})
 	if err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/rpc/", srv.Handler("/rpc", nil)) // nil: sockjs-go's defaults, same origin only
+	mux.Handle("/rpc/", srv.Handler("/rpc", nil)) // nil: sockjs.DefaultOptions(), same origin only
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "ok: %d session(s)\n", s.peers.Len())
 	})
@@ -123,8 +119,7 @@ func run(ctx context.Context, addr, modules string, out io.Writer) error {
 	case err = <-served:
 	case <-ctx.Done():
 	}
-	srv.Close() // ends every session; the whoami calls still waiting fail
-	s.asking.Wait()
+	srv.Close() // ends every session; the whoami calls still waiting fail, and their hooks return
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if serr := hs.Shutdown(sctx); err == nil {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package extest
+package browsertest
 
 import (
 	"os"
@@ -9,11 +9,12 @@ import (
 	"testing"
 )
 
-// lockBrowser holds a lock shared by every test binary on the machine
-// until t ends, so that the examples' browser tests, which go test runs
-// in several packages at once, start one Chromium at a time: on two cores
-// several at once are slow enough to time out.
-func lockBrowser(t *testing.T) {
+// lock holds a lock shared by every test binary on the machine until t
+// ends, so that the browser tests, which go test runs in several packages
+// at once, start one Chromium at a time: on a machine with few cores
+// several at once are slow enough to time out. (The file keeps the name it
+// had when only the examples had browser tests.)
+func lock(t *testing.T) {
 	t.Helper()
 	f, err := os.OpenFile(filepath.Join(os.TempDir(), "parley-examples-browser.lock"), os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
