@@ -236,6 +236,15 @@ func TestTruncatedBatch(t *testing.T) {
 						t.Errorf("item %d: %v, want it lost (cancelled)", i, it.Err)
 					}
 				}
+				if dir == ft.Inbound {
+					// The notification runs on its own queue, perhaps
+					// after the batch's calls have been given up.
+					waitUntil(t, "the batch's notification", func() bool {
+						w.mu.Lock()
+						defer w.mu.Unlock()
+						return w.noted[toks[2]] > 0
+					})
+				}
 				w.mu.Lock()
 				for i, tok := range toks {
 					want := 0 // the request batch never arrived whole

@@ -117,6 +117,16 @@ func cnested(depth int, inner []byte) []byte {
 	return append(b, inner...)
 }
 
+// cdeep is depth maps nested in one another, {"a":{"a":...1}}: a params
+// value for keys, which has one key at every depth.
+func cdeep(depth int) []byte {
+	b := cint(1)
+	for range depth {
+		b = cmap(ctext("a"), b)
+	}
+	return b
+}
+
 // cones is an array of n ones.
 func cones(n int) []byte {
 	b := chead(cArray, uint64(n))
@@ -182,15 +192,9 @@ func cborCorpus() []Case {
 		{"indefinite-length method", req([]byte{0x7f, 0x61, 'a', 0x62, 'd', 'd', 0xff}, p12, cint(1)), parseError},
 		{"tag on params", req(add, cat([]byte{0xc1}, p12), cint(1)), parseError},
 		{"bignum tag as id", req(add, p12, cat([]byte{0xc2}, cbytes("\x01\x00\x00\x00\x00\x00\x00\x00\x00"))), parseError},
-		{"nesting 10,000 levels deep", lazy(func() []byte { return cmsg(add, cnested(10_000, cint(1)), cint(1)) }), parseError},
-		// 32 levels at most, counting the message map.
-		{"nesting 33 levels deep", fixed(cmsg(add, cnested(32, cint(1)), cint(1))), parseError},
-		{"array of 1,000,000 elements", lazy(func() []byte { return cmsg(add, cones(1_000_000), cint(50)) }), parseError},
-		{"map of 100,000 keys", lazy(func() []byte { return cmsg(ctext("keys"), ckeys(100_000), cint(51)) }), parseError},
 		{"array claiming 2^32 elements", req(add, cat([]byte{0x9a, 0xff, 0xff, 0xff, 0xff}, cint(1)), cint(1)), parseError},
 		{"text claiming 4 GiB", req([]byte{0x7a, 0xff, 0xff, 0xff, 0xff, 'a'}, p12, cint(1)), parseError},
 		{"map claiming 2^64-1 pairs", fixed([]byte{0xbb, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x60, 0x60}), parseError},
-		{"batch of 70,000 notifications", cbatch(70_000, func(int) []byte { return cmsg(ctext("nope"), nil, nil) }), parseError},
 
 		// Well-formed, but not a valid request: -32600.
 		{"an integer", fixed(cint(42)), invalid(null)},
@@ -216,6 +220,7 @@ func cborCorpus() []Case {
 		{"id NaN", req(add, p12, cfloat64(math.NaN())), invalid(null)},
 		{"id infinite", req(add, p12, []byte{0xf9, 0x7c, 0x00}), invalid(null)},
 		{"id a byte string", req(add, p12, cbytes("abc")), invalid(null)},
+		{"id nested 1,000 levels deep", req(add, p12, cnested(1000, cint(1))), invalid(null)},
 		{"id with invalid UTF-8", req(add, p12, ctext("a\xff")), invalid(null)},
 		{"duplicate method key", fixed(cmap(ctext("jsonrpc"), cVersion, ctext("method"), add, ctext("method"), ctext("rpc.x"),
 			ctext("params"), p12, ctext("id"), cint(21))), invalid(id(21))},
@@ -249,7 +254,14 @@ func cborCorpus() []Case {
 		{"text for numbers", req(add, carr(ctext("1"), ctext("2")), cint(41)), errorOf(rpc.CodeInvalidParams, id(41))},
 		{"a fraction for an int", req(add, carr(cfloat64(1.5)), cint(42)), errorOf(rpc.CodeInvalidParams, id(42))},
 		{"a number overflowing int", req(add, carr(chead(cUint, math.MaxUint64)), cint(43)), errorOf(rpc.CodeInvalidParams, id(43))},
-		{"nesting 32 levels deep (the limit)", fixed(cmsg(add, cnested(31, cint(1)), cint(44))), errorOf(rpc.CodeInvalidParams, id(44))},
+		// Params beyond the decoding limits (codec.MaxDepth, codec.MaxItems):
+		// -32602, with the id.
+		{"nesting 100,000 levels deep", lazy(func() []byte { return cmsg(add, cnested(100_000, cint(1)), cint(44)) }), errorOf(rpc.CodeInvalidParams, id(44))},
+		{"nesting one level over the limit", fixed(cmsg(ctext("keys"), cdeep(codec.MaxDepth+1), cint(80))), errorOf(rpc.CodeInvalidParams, id(80))},
+		{"array of 1,000,000 elements", lazy(func() []byte { return cmsg(add, cones(1_000_000), cint(50)) }), errorOf(rpc.CodeInvalidParams, id(50))},
+		{"array one element over the limit", lazy(func() []byte { return cmsg(add, cones(codec.MaxItems+1), cint(81)) }), errorOf(rpc.CodeInvalidParams, id(81))},
+		{"map one key over the limit", lazy(func() []byte { return cmsg(ctext("keys"), ckeys(codec.MaxItems+1), cint(82)) }), errorOf(rpc.CodeInvalidParams, id(82))},
+		{"one item over the limit over two levels", lazy(func() []byte { return cmsg(ctext("keys"), cmap(ctext("a"), cones(codec.MaxItems)), cint(83)) }), errorOf(rpc.CodeInvalidParams, id(83))},
 		{"array params for named ones", req(ctext("keys"), carr(cint(1)), cint(45)), errorOf(rpc.CodeInvalidParams, id(45))},
 		{"a boolean for an int", req(add, carr(cTrue), cint(46)), errorOf(rpc.CodeInvalidParams, id(46))},
 		{"duplicate keys in params", req(ctext("keys"), cmap(ctext("a"), cint(1), ctext("a"), cint(2)), cint(52)), errorOf(rpc.CodeInvalidParams, id(52))},
@@ -277,8 +289,9 @@ func cborCorpus() []Case {
 			ctext("params"), p12, ctext("id"), cint(9), ctext("z"), cNull)), three(id(9))},
 
 		// Large but within the limits.
-		{"array of 60,000 elements", lazy(func() []byte { return cmsg(add, cones(60_000), cint(56)) }), resultOf(id(56), 60_000)},
-		{"map of 60,000 keys", lazy(func() []byte { return cmsg(ctext("keys"), ckeys(60_000), cint(57)) }), resultOf(id(57), 60_000)},
+		{"nesting as deep as the limit", fixed(cmsg(ctext("keys"), cdeep(codec.MaxDepth), cint(84))), resultOf(id(84), 1)},
+		{"array as long as the limit", lazy(func() []byte { return cmsg(add, cones(codec.MaxItems), cint(85)) }), resultOf(id(85), codec.MaxItems)},
+		{"map as large as the limit", lazy(func() []byte { return cmsg(ctext("keys"), ckeys(codec.MaxItems), cint(51)) }), resultOf(id(51), codec.MaxItems)},
 
 		// Nothing to answer.
 		{"notification of an unknown method", req(ctext("nope"), p12, nil), noAnswer},
@@ -295,7 +308,7 @@ func cborCorpus() []Case {
 		{"parse error response with id null", fixed(cmap(ctext("jsonrpc"), cVersion, ctext("error"),
 			cmap(ctext("code"), cint(-32700), ctext("message"), ctext("x")), ctext("id"), cNull)), noAnswer},
 		{"batch of notifications only", cbatch(3, func(int) []byte { return cmsg(ctext("nope"), p12, nil) }), noAnswer},
-		{"batch of 10,000 notifications", cbatch(10_000, func(int) []byte { return cmsg(ctext("nope"), nil, nil) }), noAnswer},
+		{"batch of notifications as long as the limit", cbatch(codec.MaxBatch, func(int) []byte { return cmsg(ctext("nope"), nil, nil) }), noAnswer},
 
 		{"cancel sent as a call", req(ctext("$/cancelRequest"), cmap(ctext("id"), cint(1)), cint(60)), Want{Kind: Answer, ID: id(60), NullResult: true}},
 
@@ -313,8 +326,11 @@ func cborCorpus() []Case {
 			cmsg(add, ctext("x"), cint(74)),
 			cmsg(ctext("$/cancelRequest"), cmap(ctext("id"), cint(975)), nil),
 		)), batchOf(three(id(72)), errorOf(rpc.CodeMethodNotFound, id(73)), invalid(null), invalid(id(74)))},
-		{"batch of 10,000 calls", cbatch(10_000, func(i int) []byte { return cmsg(add, p12, cint(int64(100_000+i))) }),
-			batchOf(manyThrees(10_000)...)},
+		{"batch of calls as long as the limit", cbatch(codec.MaxBatch, func(i int) []byte { return cmsg(add, p12, cint(int64(100_000+i))) }),
+			batchOf(manyThrees(codec.MaxBatch)...)},
+		// A batch beyond codec.MaxBatch: refused whole, -32600 with id null.
+		{"batch one message over the limit", cbatch(codec.MaxBatch+1, func(i int) []byte { return cmsg(add, p12, cint(int64(200_000+i))) }), invalid(null)},
+		{"batch of 70,000 notifications", cbatch(70_000, func(int) []byte { return cmsg(ctext("nope"), nil, nil) }), invalid(null)},
 
 		{"one byte over the size limit", cborOversize, Want{Kind: Oversize}},
 	}

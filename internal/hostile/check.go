@@ -36,11 +36,18 @@ type Target struct {
 	CaseTimeout time.Duration
 	// CancelFlood is how many $/cancelRequest notifications [CancelFlood]
 	// sends: by default 100,000, or 20,000 under the race detector, which
-	// makes each message cost about ten times as much and would take a
-	// package's tests past their time bound on a small machine.
+	// makes each message cost many times as much and would take a
+	// package's tests past their time bound.
 	CancelFlood int
 	// CallFlood is how many calls [Flood] sends (default 2,000).
 	CallFlood int
+	// HubSubscribes is how many topics [HubFlood] subscribes one client
+	// to: by default 100,000, or 20,000 under the race detector.
+	HubSubscribes int
+	// HubStorm is how many events (16 KiB, 4 KiB under the race
+	// detector) [HubFlood] publishes at a subscriber that stopped reading
+	// (default 1,000).
+	HubStorm int
 	// FloodGoroutineSlack is how many goroutines the transport itself may
 	// add while a flood is under way, beyond the few a connection has:
 	// for transports that start a short-lived goroutine per message.
@@ -60,6 +67,15 @@ func (tg Target) withDefaults() Target {
 	if tg.CallFlood <= 0 {
 		tg.CallFlood = 2_000
 	}
+	if tg.HubSubscribes <= 0 {
+		tg.HubSubscribes = 100_000
+		if RaceEnabled {
+			tg.HubSubscribes = 20_000
+		}
+	}
+	if tg.HubStorm <= 0 {
+		tg.HubStorm = 1_000
+	}
 	return tg
 }
 
@@ -69,7 +85,8 @@ func (tg Target) withDefaults() Target {
 const HeapBound = 64 << 20
 
 // Run runs every case of [Corpus] for the target's codec ([RunCases]),
-// then [Flood] and [CancelFlood], and checks that the live heap grew by
+// then [Flood], [CancelFlood], [UnreadFlood] and [HubFlood], and checks
+// that the live heap grew by
 // less than [HeapBound] and that no handler panicked.
 func Run(t *testing.T, tg Target) {
 	t.Helper()
@@ -78,6 +95,8 @@ func Run(t *testing.T, tg Target) {
 	t.Run("corpus", func(t *testing.T) { RunCases(t, tg, Corpus(tg.Codec)) })
 	t.Run("call flood", func(t *testing.T) { Flood(t, tg) })
 	t.Run("cancel flood", func(t *testing.T) { CancelFlood(t, tg) })
+	t.Run("unread flood", func(t *testing.T) { UnreadFlood(t, tg) })
+	t.Run("hub", func(t *testing.T) { HubFlood(t, tg) })
 	after := LiveHeap()
 	t.Logf("live heap: %d KiB before, %d KiB after", before>>10, after>>10)
 	if after > before && after-before > HeapBound {

@@ -1,9 +1,9 @@
 // Package hostile is Parley's hostile-input corpus and the checker that
 // runs it against a server-side peer over any adapter.
 //
-// A network peer can send anything: bytes that do not parse, nesting ten
-// thousand levels deep, arrays of a million elements, maps of a hundred
-// thousand keys, duplicate keys, ids of every type, wrong param types,
+// A network peer can send anything: bytes that do not parse, nesting a
+// hundred thousand levels deep, arrays of a million elements, values and
+// batches at and just over each decoding limit, duplicate keys, ids of every type, wrong param types,
 // method names reserved for the protocol, batches of garbage, messages one
 // byte over the limit, and floods: more calls than the peer runs at once,
 // a hundred thousand $/cancelRequest notifications for ids that do not

@@ -41,6 +41,12 @@ func nested(depth int, inner string) string {
 	return strings.Repeat("[", depth) + inner + strings.Repeat("]", depth)
 }
 
+// jsonDeep is depth objects nested in one another, {"a":{"a":...1}}: a
+// params value for keys, which has one key at every depth.
+func jsonDeep(depth int) string {
+	return strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth)
+}
+
 // jsonOnes is a JSON array of n ones.
 func jsonOnes(n int) string {
 	var b strings.Builder
@@ -129,9 +135,6 @@ func jsonCorpus() []Case {
 		{"NaN literal", jsonMsg(add12, `[NaN]`, "1"), parseError},
 		{"raw control character in a string", jsonMsg("\"a\x01dd\"", p12, "1"), parseError},
 		{"unterminated batch", text(`[{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1},`), parseError},
-		{"nesting 100,000 levels deep", jsonMsg(add12, nested(100_000, ""), "1"), parseError},
-		// encoding/json allows 10,000 levels: the envelope is one, params 10,000 more.
-		{"nesting 10,001 levels deep", jsonMsg(add12, nested(10_000, ""), "1"), parseError},
 
 		// JSON, but not a valid request: -32600, with the id if it was read.
 		{"a number", text(`42`), invalid(null)},
@@ -181,7 +184,14 @@ func jsonCorpus() []Case {
 		{"strings for numbers", jsonMsg(add12, `["1","2"]`, "41"), errorOf(rpc.CodeInvalidParams, id(41))},
 		{"a fraction for an int", jsonMsg(add12, `[1.5]`, "42"), errorOf(rpc.CodeInvalidParams, id(42))},
 		{"a number overflowing int", jsonMsg(add12, `[99999999999999999999]`, "43"), errorOf(rpc.CodeInvalidParams, id(43))},
-		{"nesting 10,000 levels deep (the parser's limit)", jsonMsg(add12, nested(9_999, ""), "44"), errorOf(rpc.CodeInvalidParams, id(44))},
+		// Params beyond the decoding limits (codec.MaxDepth, codec.MaxItems):
+		// -32602, with the id.
+		{"nesting 100,000 levels deep", jsonMsg(add12, nested(100_000, ""), "44"), errorOf(rpc.CodeInvalidParams, id(44))},
+		{"nesting one level over the limit", jsonMsg(`"keys"`, jsonDeep(codec.MaxDepth+1), "80"), errorOf(rpc.CodeInvalidParams, id(80))},
+		{"array of 1,000,000 elements", jsonMsg(add12, jsonOnes(1_000_000), "50"), errorOf(rpc.CodeInvalidParams, id(50))},
+		{"array one element over the limit", jsonMsg(add12, jsonOnes(codec.MaxItems+1), "81"), errorOf(rpc.CodeInvalidParams, id(81))},
+		{"map one key over the limit", jsonMsg(`"keys"`, jsonKeys(codec.MaxItems+1), "82"), errorOf(rpc.CodeInvalidParams, id(82))},
+		{"one item over the limit over two levels", jsonMsg(`"keys"`, `{"a":`+jsonOnes(codec.MaxItems)+`}`, "83"), errorOf(rpc.CodeInvalidParams, id(83))},
 		{"array params for named ones", jsonMsg(`"keys"`, `[1]`, "45"), errorOf(rpc.CodeInvalidParams, id(45))},
 		{"a boolean for an int", jsonMsg(add12, `[true]`, "46"), errorOf(rpc.CodeInvalidParams, id(46))},
 
@@ -203,8 +213,9 @@ func jsonCorpus() []Case {
 		{"unknown members", text(`{"jsonrpc":"2.0","x":{"y":[1,2]},"method":"add","params":[1,2],"id":9,"z":null}`), three(id(9))},
 
 		// Large but within the limits: served.
-		{"array of 1,000,000 elements", jsonMsg(add12, jsonOnes(1_000_000), "50"), resultOf(id(50), 1_000_000)},
-		{"map of 100,000 keys", jsonMsg(`"keys"`, jsonKeys(100_000), "51"), resultOf(id(51), 100_000)},
+		{"nesting as deep as the limit", jsonMsg(`"keys"`, jsonDeep(codec.MaxDepth), "84"), resultOf(id(84), 1)},
+		{"array as long as the limit", jsonMsg(add12, jsonOnes(codec.MaxItems), "85"), resultOf(id(85), codec.MaxItems)},
+		{"map as large as the limit", jsonMsg(`"keys"`, jsonKeys(codec.MaxItems), "51"), resultOf(id(51), codec.MaxItems)},
 		// encoding/json keeps the last of duplicate keys in params.
 		{"duplicate keys in params", jsonMsg(`"keys"`, `{"a":1,"a":2}`, "52"), resultOf(id(52), 1)},
 
@@ -225,7 +236,7 @@ func jsonCorpus() []Case {
 		{"batch of notifications only", jsonBatch(3, func(i int, b []byte) []byte {
 			return appendJSONMsg(b, `"nope"`, p12, "")
 		}), noAnswer},
-		{"batch of 10,000 notifications", jsonBatch(10_000, func(i int, b []byte) []byte {
+		{"batch of notifications as long as the limit", jsonBatch(codec.MaxBatch, func(i int, b []byte) []byte {
 			return appendJSONMsg(b, `"nope"`, "", "")
 		}), noAnswer},
 
@@ -246,9 +257,16 @@ func jsonCorpus() []Case {
 			`{"jsonrpc":"2.0","method":"add","params":"x","id":74},` +
 			`{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":975}}` +
 			`]`), batchOf(three(id(72)), errorOf(rpc.CodeMethodNotFound, id(73)), invalid(null), invalid(id(74)))},
-		{"batch of 10,000 calls", jsonBatch(10_000, func(i int, b []byte) []byte {
+		{"batch of calls as long as the limit", jsonBatch(codec.MaxBatch, func(i int, b []byte) []byte {
 			return appendJSONMsg(b, add12, p12, ids(int64(100_000+i)))
-		}), batchOf(manyThrees(10_000)...)},
+		}), batchOf(manyThrees(codec.MaxBatch)...)},
+		// A batch beyond codec.MaxBatch: refused whole, -32600 with id null.
+		{"batch one message over the limit", jsonBatch(codec.MaxBatch+1, func(i int, b []byte) []byte {
+			return appendJSONMsg(b, add12, p12, ids(int64(200_000+i)))
+		}), invalid(null)},
+		{"batch of 70,000 notifications", jsonBatch(70_000, func(i int, b []byte) []byte {
+			return appendJSONMsg(b, `"nope"`, "", "")
+		}), invalid(null)},
 
 		// Over the limit by one byte.
 		{"one byte over the size limit", jsonOversize, Want{Kind: Oversize}},

@@ -7,11 +7,12 @@ import (
 	"sync/atomic"
 
 	"github.com/parleyrpc/parley/rpc"
+	"github.com/parleyrpc/parley/rpc/hub"
 )
 
 // The limits of the server-side peers under test. The corpus is built for
 // them: its largest messages (a million-element array, a 1 MiB method
-// name, a batch of 70,000 CBOR notifications) fit in MaxMessageSize, and
+// name, a batch of 70,000 notifications) fit in MaxMessageSize, and
 // the oversize case is one byte over it.
 const (
 	// MaxMessageSize is the server peers' maximum message size.
@@ -25,6 +26,7 @@ const (
 // many connections, one after the other.
 type Service struct {
 	router *rpc.Router
+	hub    *hub.Hub
 
 	log    *slog.Logger
 	panics atomic.Int32 // error records logged: handler panics, failed encodings
@@ -44,6 +46,9 @@ type Service struct {
 //	block  any -> "released": waits for the gate to open
 //	       ([Service.Release]) or the call to be cancelled, counting how
 //	       many run at once
+//
+// and a hub's methods (hub.subscribe, hub.publish, ...: [Service.Hub]),
+// with the bounds [HubFlood] pushes against.
 func NewService() *Service {
 	s := &Service{router: rpc.NewRouter(), gate: make(chan struct{})}
 	s.log = slog.New(countingHandler{&s.panics})
@@ -57,10 +62,12 @@ func NewService() *Service {
 	must(s.router.Register("keys", rpc.Func(func(_ context.Context, p map[string]any) (int, error) {
 		return len(p), nil
 	})))
-	must(s.router.Register("echo", rpc.Func(func(_ context.Context, p rpc.Raw) (rpc.Raw, error) {
-		return p, nil
+	// Not rpc.Func with rpc.Raw params: Raw does not decode from the wire.
+	must(s.router.Register("echo", rpc.HandlerFunc(func(_ context.Context, req *rpc.Request) (any, error) {
+		return req.Params(), nil
 	})))
 	must(s.router.Register("block", rpc.HandlerFunc(s.block)))
+	s.hub = newServiceHub(s.router)
 	return s
 }
 
