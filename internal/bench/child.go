@@ -14,8 +14,8 @@ import (
 
 // The idle and fan-out measurements put their clients in a child process:
 // each side is then measured alone, and 10,000 connections need 10,000
-// file descriptors on each side, more than half this machine's limit of
-// 20,000 per process. A child is the same program started again with the
+// file descriptors on each side, which one process may not be allowed to
+// hold twice (20,000 open files per process is a common limit). A child is the same program started again with the
 // environment variable childEnv set to its childSpec; it talks to its
 // parent with lines on stdout that start with linePrefix, and ends when
 // its stdin closes.
@@ -83,10 +83,15 @@ var roles map[string]func(spec childSpec, stdin io.Reader, say func(any) error) 
 
 func init() {
 	roles = map[string]func(childSpec, io.Reader, func(any) error) error{
-		"idle-clients":   idleClients,
-		"idle-server":    idleServer,
-		"fanout-clients": fanoutClients,
-		"fanout-server":  fanoutServer,
+		"idle-clients":    idleClients,
+		"idle-server":     idleServer,
+		"fanout-clients":  fanoutClients,
+		"fanout-server":   fanoutServer,
+		"push-server":     pushServer,
+		"publish-clients": publishClients,
+		"publish-server":  publishServer,
+		"cluster-node":    clusterNode,
+		"cluster-clients": clusterClients,
 	}
 }
 

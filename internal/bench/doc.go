@@ -12,7 +12,8 @@
 //   - parley-json and parley-cbor: Parley over adapters/websocket, calls
 //     from the client to the server (c2s) and from the server to the
 //     client (s2c); parley-json-inline, the same with "add" served by an
-//     rpc.Inline handler;
+//     rpc.Inline handler, run on the connection's read loop instead of a
+//     goroutine of its own;
 //   - sourcegraph: github.com/sourcegraph/jsonrpc2 with its websocket
 //     ObjectStream, both directions;
 //   - jrpc2: github.com/creachadair/jrpc2 over a small channel.Channel
@@ -21,10 +22,14 @@
 //
 // The scenarios run as Go benchmarks (BenchmarkCall in this package's
 // tests); cmd/benchreport runs them in interleaved passes and writes the
-// markdown table and the ratio chart. Two more measurements are here
-// because they need connection counts a benchmark loop cannot have:
-// [MeasureIdle], the memory and goroutines an idle connection costs, and
-// [MeasureFanout], a server calling 10,000 connected clients at once. Both
-// put the clients in a child process, so that each side is measured alone
-// and neither runs out of file descriptors.
+// markdown table and the ratio chart. [MeasurePush] times server pushes:
+// a client calls, the server answers and notifies the client 0 to 3 ms
+// later, and the client's handler sees the push some latency after it
+// was sent; the server runs in a child process, as it would for users.
+// Two more measurements are here because they need connection counts a
+// benchmark loop cannot have: [MeasureIdle], the memory and goroutines an
+// idle connection costs, and [MeasureFanout], a server calling 10,000
+// connected clients at once. Both put the clients in a child process, so
+// that each side is measured alone and neither runs out of file
+// descriptors.
 package bench

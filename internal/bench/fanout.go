@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/parleyrpc/parley/adapters/websocket"
@@ -126,8 +127,11 @@ func MeasureFanout(n, rounds int, spawn Spawner) (FanoutResult, error) {
 const ProfileEnv = "PARLEY_BENCH_FANOUT_CPUPROFILE"
 
 // profileGathers starts the CPU profile ProfileEnv asks for, if any.
-func profileGathers() (stop func(), err error) {
-	path := os.Getenv(ProfileEnv)
+func profileGathers() (stop func(), err error) { return profileTo(os.Getenv(ProfileEnv)) }
+
+// profileTo starts a CPU profile written to path, unless path is empty;
+// stop may be called more than once.
+func profileTo(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}
@@ -139,10 +143,10 @@ func profileGathers() (stop func(), err error) {
 		f.Close()
 		return nil, err
 	}
-	return func() {
+	return sync.OnceFunc(func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
-	}, nil
+	}), nil
 }
 
 // fanoutClients is the child role of MeasureFanout: it connects the

@@ -30,8 +30,8 @@ type Runner interface {
 
 // Scenario is one library and direction.
 type Scenario struct {
-	Lib   string // "raw", "parley-json", "parley-cbor", "parley-json-inline", "sourcegraph", "jrpc2"
-	Dir   string // ClientToServer or ServerToClient
+	Lib   string // "raw", "parley-json", "parley-cbor", "parley-json-inline", "sourcegraph", "jrpc2", "hub-json", "hub-cbor", "nexus"
+	Dir   string // ClientToServer, ServerToClient, or Routed (caller, router, callee)
 	Start func() (Runner, error)
 }
 
@@ -53,6 +53,9 @@ func Scenarios() []Scenario {
 		{"sourcegraph", ServerToClient, func() (Runner, error) { return startSourcegraph(ServerToClient) }},
 		{"jrpc2", ClientToServer, func() (Runner, error) { return startJrpc2(ClientToServer) }},
 		{"jrpc2", ServerToClient, func() (Runner, error) { return startJrpc2(ServerToClient) }},
+		{"hub-json", Routed, func() (Runner, error) { return startHub(jsonCodec) }},
+		{"hub-cbor", Routed, func() (Runner, error) { return startHub(cborCodec) }},
+		{"nexus", Routed, startNexus},
 	}
 }
 
@@ -128,9 +131,14 @@ func serveHTTP(h http.Handler) (*httpServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return startHTTP(ln, &http.Server{Handler: h, ReadHeaderTimeout: setupTimeout}), nil
+}
+
+// startHTTP serves srv on ln, a loopback listener.
+func startHTTP(ln net.Listener, srv *http.Server) *httpServer {
 	s := &httpServer{
 		URL: "ws://" + ln.Addr().String() + "/",
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: setupTimeout},
+		srv: srv,
 		ln:  ln,
 		end: make(chan struct{}),
 	}
@@ -138,7 +146,7 @@ func serveHTTP(h http.Handler) (*httpServer, error) {
 		defer close(s.end)
 		_ = s.srv.Serve(ln)
 	}()
-	return s, nil
+	return s
 }
 
 // Close stops the HTTP server. Connections already upgraded are not its

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // TestChild is how this test binary runs as the clients' child process
@@ -71,4 +72,74 @@ func TestFanoutSmoke(t *testing.T) {
 		t.Fatalf("%d failed replies, %d rounds: %+v", res.Failed, len(res.Rounds), res)
 	}
 	t.Logf("%+v", res)
+}
+
+// TestPublishSmoke publishes to a few subscribers through the same child
+// process as the full measurement.
+func TestPublishSmoke(t *testing.T) {
+	res, err := MeasurePublish(50, 3, testSpawner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rounds) != 3 {
+		t.Fatalf("%+v", res)
+	}
+	t.Logf("%+v", res)
+}
+
+// TestPublish10k is the full publish measurement, when asked for with
+// PARLEY_BENCH_PUBLISH=1: 10,000 subscribers, 5 rounds.
+func TestPublish10k(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH_PUBLISH") == "" {
+		t.Skip("set PARLEY_BENCH_PUBLISH=1 to publish to 10,000 subscribers")
+	}
+	res, err := MeasurePublish(10_000, 5, testSpawner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("median %v, rounds %v, %.2f allocs and %.0f bytes per event on the server", res.Median(), res.Rounds, res.AllocsPerEvent, res.BytesPerEvent)
+}
+
+// TestClusterFanoutSmoke runs the cluster's CallAll over three node
+// processes with a few WebSocket clients each, through the same child
+// processes as the full measurement, and checks every answer came back.
+func TestClusterFanoutSmoke(t *testing.T) {
+	res, err := MeasureClusterFanout(3, 20, 2, testSpawner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 0 || len(res.Rounds) != 2 || len(res.NodeCPU) != 3 || len(res.ClientCPU) != 3 {
+		t.Fatalf("%+v", res)
+	}
+	t.Logf("%+v", res)
+}
+
+// TestClusterFanout30k is the full cluster measurement, when asked for
+// with PARLEY_BENCH_CLUSTER=1: three node processes with 10,000
+// WebSocket clients each (in processes of their own), 5 gathers from node
+// 0; and, in the same run for a ratio, one node process with its 10,000
+// clients, the same gathers (all local).
+func TestClusterFanout30k(t *testing.T) {
+	if os.Getenv("PARLEY_BENCH_CLUSTER") == "" {
+		t.Skip("set PARLEY_BENCH_CLUSTER=1 to gather from 30,000 clients over three node processes")
+	}
+	var medians []time.Duration
+	for _, nodes := range []int{1, 3} {
+		res, err := MeasureClusterFanout(nodes, 10_000, 5, testSpawner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Failed != 0 {
+			t.Errorf("%d failed replies", res.Failed)
+		}
+		total := res.MainCPU
+		for _, d := range append(res.NodeCPU, res.ClientCPU...) {
+			total += d
+		}
+		t.Logf("%d node(s) x %d clients: median %v, rounds %v; CPU per gather: %v in all (nodes %v, clients %v, NATS %v, over %d gathers); GCs %v; node 0 heap %d MB idle, %d MB peak; connect %v",
+			nodes, res.PerNode, res.Median(), res.Rounds, total/time.Duration(len(res.Rounds)), res.NodeCPU, res.ClientCPU, res.MainCPU, len(res.Rounds),
+			res.NodeGCs, res.IdleBytes>>20, res.PeakBytes>>20, res.Connect)
+		medians = append(medians, res.Median())
+	}
+	t.Logf("3 nodes, 30,000 clients vs 1 node, 10,000: %.2fx the time", float64(medians[1])/float64(medians[0]))
 }

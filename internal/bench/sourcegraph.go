@@ -14,8 +14,8 @@ import (
 // sourcegraph/jsonrpc2 runs handlers on its read loop unless wrapped in
 // AsyncHandler. The suite wraps them, as a server whose handlers may call
 // back or take time must: each request gets a goroutine of its own.
-// (Parley's handlers have that freedom by default: its reading moves to a
-// new goroutine when a handler blocks.)
+// (Parley's handlers have that freedom by default: each call's handler
+// runs on a goroutine of its own.)
 
 // quiet drops sourcegraph's log lines (a closed connection is logged as
 // a protocol error).

@@ -4,15 +4,16 @@
 // or slow phase of the machine hits every library alike. It prints a
 // markdown table of medians and min-max, with each figure also as a ratio
 // to the raw gorilla echo measured in the same pass, and writes that
-// table, the idle-connection and fan-out measurements and the targets to
-// RESULTS.md, and a bar chart of the ratios to ratio.png.
+// table, the push-latency, idle-connection and fan-out measurements and
+// the targets to RESULTS.md, and a bar chart of the ratios to ratio.png.
 //
 // Run it from the suite's module (internal/bench):
 //
 //	go run ./cmd/benchreport
 //
 // Flags choose the number of passes, the time per benchmark, a subset of
-// scenarios, and whether to measure idle connections and the fan-out.
+// scenarios, and whether to measure server pushes, idle connections and
+// the fan-out.
 package main
 
 import (
@@ -45,9 +46,12 @@ type config struct {
 	passes    int
 	benchtime string
 	only      *regexp.Regexp
+	push      bool
+	pushes    int
 	idle      bool
 	conns     int
 	fanout    bool
+	publish   bool
 	clients   int
 	rounds    int
 	out, png  string
@@ -64,9 +68,12 @@ func run() error {
 	flag.IntVar(&c.passes, "passes", 5, "interleaved passes over all scenarios")
 	flag.StringVar(&c.benchtime, "benchtime", "1s", "-test.benchtime of each scenario's run")
 	flag.StringVar(&only, "run", "", "only the scenarios whose name (lib/dir/inflight=N) matches this regexp; raw always runs")
+	flag.BoolVar(&c.push, "push", true, "measure server pushes' latency")
+	flag.IntVar(&c.pushes, "pushes", 3000, "pushes per library and delay")
 	flag.BoolVar(&c.idle, "idle", true, "measure idle connections")
 	flag.IntVar(&c.conns, "conns", 1000, "idle connections to open")
 	flag.BoolVar(&c.fanout, "fanout", true, "measure the fan-out")
+	flag.BoolVar(&c.publish, "publish", true, "measure a hub's publish to as many subscribers as -clients")
 	flag.IntVar(&c.clients, "clients", 10000, "fan-out clients")
 	flag.IntVar(&c.rounds, "rounds", 5, "fan-out gathers")
 	flag.StringVar(&c.out, "out", "RESULTS.md", "markdown report to write, relative to the suite's directory; empty: none")
@@ -76,6 +83,9 @@ func run() error {
 	flag.Parse()
 	if c.passes < 1 {
 		return fmt.Errorf("-passes %d: need at least one", c.passes)
+	}
+	if c.pushes < 1 {
+		return fmt.Errorf("-pushes %d: need at least one", c.pushes)
 	}
 	if only != "" {
 		re, err := regexp.Compile(only)
@@ -107,6 +117,7 @@ func run() error {
 		}
 	}
 	fmt.Println(rep.callTable())
+	fmt.Println(rep.pushTable())
 	fmt.Println(rep.idleTable())
 	fmt.Println(rep.fanoutText())
 	fmt.Println(rep.targetsTable())
@@ -147,6 +158,14 @@ func measure(c config, dir string) (*report, error) {
 			return nil, err
 		}
 	}
+	if c.push {
+		logf("push: %d pushes per library and delay", c.pushes)
+		res, err := bench.MeasurePush(c.pushes, bench.SelfSpawner())
+		if err != nil {
+			return nil, fmt.Errorf("push: %w", err)
+		}
+		rep.push = res
+	}
 	if c.idle {
 		for _, lib := range bench.IdleLibs {
 			logf("idle: %d %s connections", c.conns, lib)
@@ -164,6 +183,14 @@ func measure(c config, dir string) (*report, error) {
 			return nil, fmt.Errorf("fan-out: %w", err)
 		}
 		rep.fanout = &res
+	}
+	if c.publish {
+		logf("publish: %d subscribers, %d rounds", c.clients, c.rounds)
+		res, err := bench.MeasurePublishFresh(c.clients, c.rounds, bench.SelfSpawner())
+		if err != nil {
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+		rep.publish = &res
 	}
 	rep.finished = time.Now()
 	rep.machine.LoadEnd = loadAverage()

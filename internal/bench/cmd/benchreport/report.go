@@ -16,8 +16,10 @@ type report struct {
 	passes            int
 	benchtime         string
 	results           *results
+	push              []bench.PushResult
 	idle              []bench.IdleResult
 	fanout            *bench.FanoutResult
+	publish           *bench.PublishResult
 }
 
 // Targets from the issue.
@@ -27,6 +29,8 @@ const (
 	targetIdleMemRatio = 1.2
 	targetIdleGorout   = 2
 	targetFanout       = time.Second
+	targetRoutedRatio  = 0.5 // hub's time per routed call ÷ nexus's
+	targetPublish      = 150 * time.Millisecond
 )
 
 // fmtTime formats nanoseconds in the unit that suits the median.
@@ -162,6 +166,14 @@ func fmtDuration(d time.Duration) string {
 	}
 }
 
+func fmtDurations(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = fmtDuration(d)
+	}
+	return strings.Join(parts, ", ")
+}
+
 func fmtBytes(n uint64) string {
 	if n == 0 {
 		return "n/a"
@@ -221,6 +233,7 @@ func (r *report) targetsTable() string {
 		row(fmt.Sprintf("≤ %d allocations per call, both ends", targetAllocs),
 			fmt.Sprintf("at most %.0f (%s)%s", worst, where, peerAllocs(r.results)), worst <= targetAllocs)
 	}
+	r.pushTargets(row)
 	if raw, parley, ok := r.idlePair(); ok {
 		ratio := parley.ServerBytesPerConn / raw.ServerBytesPerConn
 		row(fmt.Sprintf("idle connection ≤ %.1f× raw gorilla's memory (server)", targetIdleMemRatio),
@@ -228,6 +241,20 @@ func (r *report) targetsTable() string {
 				parley.ClientBytesPerConn/raw.ClientBytesPerConn), ratio <= targetIdleMemRatio)
 		row(fmt.Sprintf("≤ %d goroutines per idle connection on the server", targetIdleGorout),
 			fmt.Sprintf("%.2f", parley.ServerGoroutinesPerConn), parley.ServerGoroutinesPerConn <= targetIdleGorout)
+	}
+	for _, inflight := range bench.InFlight {
+		hub := r.results.figure(key{"hub-json", bench.Routed, inflight}, "ns/op")
+		nexus := r.results.figure(key{"nexus", bench.Routed, inflight}, "ns/op")
+		if hub.ok() && nexus.ok() {
+			ratio := hub.Med / nexus.Med
+			row(fmt.Sprintf("routed call (caller, hub, callee) ≤ %.1f× nexus's time, JSON, %d in flight", targetRoutedRatio, inflight),
+				fmt.Sprintf("%.2f× (%s vs %s)", ratio, fmtTime(hub), fmtTime(nexus)), ratio <= targetRoutedRatio)
+		}
+	}
+	if p := r.publish; p != nil && len(p.Rounds) > 0 {
+		row(fmt.Sprintf("publish to %d subscribers, until the last has it, < %v", p.Subscribers, targetPublish),
+			fmt.Sprintf("median %s (rounds %s); %.1f allocations, %.0f bytes per event on the server", fmtDuration(p.Median()), fmtDurations(p.Rounds), p.AllocsPerEvent, p.BytesPerEvent),
+			p.Median() < targetPublish)
 	}
 	if f := r.fanout; f != nil && len(f.Rounds) > 0 {
 		worstRound := f.Rounds[0]
@@ -246,7 +273,7 @@ func (r *report) targetsTable() string {
 func peers(res *results, inflight int) string {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, k := range res.keys {
-		if k.InFlight != inflight || k.Lib == "raw" || strings.HasPrefix(k.Lib, "parley") {
+		if k.InFlight != inflight || k.Lib == "raw" || strings.HasPrefix(k.Lib, "parley") || k.Dir == bench.Routed {
 			continue
 		}
 		if s := res.ratio(k, "ns/op"); s.ok() {
@@ -262,7 +289,7 @@ func peers(res *results, inflight int) string {
 func peerAllocs(res *results) string {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, k := range res.keys {
-		if k.Lib == "raw" || strings.HasPrefix(k.Lib, "parley") {
+		if k.Lib == "raw" || strings.HasPrefix(k.Lib, "parley") || k.Dir == bench.Routed {
 			continue
 		}
 		if s := res.figure(k, "allocs/op"); s.ok() {
@@ -292,13 +319,18 @@ func (r *report) markdown(png string) string {
 	}
 	b.WriteString("Every scenario is the same work: a call `add` with params `[1,2]` answered `3`, over a real loopback WebSocket. " +
 		"The raw echo is gorilla/websocket moving the exact bytes of Parley's JSON request and answer with no RPC layer (sequential: write then read; 64 in flight: one writer and one reader goroutine per side). " +
-		"c2s: the dialing end calls the accepting end; s2c: the other way. parley-json-inline serves `add` with an `rpc.Inline` handler (always run on the reading goroutine; by default a call that arrives alone runs there too, until its handler blocks). Allocations, CPU time (getrusage) and system calls (/proc/self/io) count both ends (one process); fewer than 2 writes per call means messages were coalesced.\n\n")
+		"c2s: the dialing end calls the accepting end; s2c: the other way. Parley runs each call's handler on a goroutine of its own, and its read loop hands each answer to its caller; parley-json-inline serves `add` with an `rpc.Inline` handler, run on the connection's read loop itself. Allocations, CPU time (getrusage) and system calls (/proc/self/io) count both ends (one process); fewer than 2 writes per call means messages were coalesced.\n\n")
 	if len(r.results.keys) > 0 {
 		b.WriteString("## Calls\n\n")
 		b.WriteString(r.callTable())
 		if png != "" {
 			fmt.Fprintf(&b, "\n![time per call, ratio to the raw echo](%s)\n", png)
 		}
+	}
+	if len(r.push) > 0 {
+		b.WriteString("\n## Server pushes\n\n")
+		b.WriteString("A client calls `add`; the server answers and, 0, 0.2, 1 or 3 ms after the answer's write returned, notifies the client. Default options over loopback WebSocket, JSON; sourcegraph/jsonrpc2 with AsyncHandler on both ends.\n\n")
+		b.WriteString(r.pushTable())
 	}
 	if len(r.idle) > 0 {
 		b.WriteString("\n## Idle connections\n\n")
@@ -307,6 +339,11 @@ func (r *report) markdown(png string) string {
 	if r.fanout != nil {
 		b.WriteString("\n## Fan-out\n\n")
 		b.WriteString(r.fanoutText())
+	}
+	if p := r.publish; p != nil && len(p.Rounds) > 0 {
+		b.WriteString("\n## Publish (hub)\n\n")
+		fmt.Fprintf(&b, "A hub (`rpc/hub`) publishes one event to %d subscribers (Parley clients in a child process, one topic); each round is timed until the child reports that its last subscriber has the event: median %s (rounds %s). The server allocates %.1f times (%.0f bytes) per event delivered.\n",
+			p.Subscribers, fmtDuration(p.Median()), fmtDurations(p.Rounds), p.AllocsPerEvent, p.BytesPerEvent)
 	}
 	b.WriteString("\n## Targets\n\n")
 	b.WriteString(r.targetsTable())

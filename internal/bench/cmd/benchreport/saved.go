@@ -17,8 +17,10 @@ type saved struct {
 	Passes            int
 	Benchtime         string
 	Calls             []savedKey
-	Idle              []bench.IdleResult  `json:",omitempty"`
-	Fanout            *bench.FanoutResult `json:",omitempty"`
+	Push              []bench.PushResult   `json:",omitempty"`
+	Idle              []bench.IdleResult   `json:",omitempty"`
+	Fanout            *bench.FanoutResult  `json:",omitempty"`
+	Publish           *bench.PublishResult `json:",omitempty"`
 }
 
 type savedKey struct {
@@ -29,7 +31,7 @@ type savedKey struct {
 func (r *report) save(path string) error {
 	s := saved{
 		Started: r.started, Finished: r.finished, Machine: r.machine,
-		Passes: r.passes, Benchtime: r.benchtime, Idle: r.idle, Fanout: r.fanout,
+		Passes: r.passes, Benchtime: r.benchtime, Push: r.push, Idle: r.idle, Fanout: r.fanout, Publish: r.publish,
 	}
 	for _, k := range r.results.keys {
 		s.Calls = append(s.Calls, savedKey{k, r.results.samples[k]})
@@ -55,7 +57,7 @@ func load(path string) (*report, error) {
 	}
 	r := &report{
 		started: s.Started, finished: s.Finished, machine: s.Machine,
-		passes: s.Passes, benchtime: s.Benchtime, idle: s.Idle, fanout: s.Fanout,
+		passes: s.Passes, benchtime: s.Benchtime, push: s.Push, idle: s.Idle, fanout: s.Fanout, publish: s.Publish,
 		results: &results{samples: map[key][]sample{}},
 	}
 	for _, c := range s.Calls {
