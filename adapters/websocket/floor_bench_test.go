@@ -16,8 +16,13 @@ import (
 // started per message. x-raw is the time per round trip over the plain
 // echo's, in the same run.
 //
-// The second is the floor of a Parley call, whose answer the read loop
-// hands to the caller and whose handler runs on a goroutine of its own.
+// The second has the hand-offs of a Parley call, whose answer the read
+// loop hands to the caller and whose handler runs on a goroutine of its
+// own; the first, those of an rpc.Inline call. Compare them with
+// BenchmarkRoundTrip's echo and echo.inline in the same run. They are
+// not strict floors: how much a hand-off costs depends on where the
+// runtime's woken threads run, and on some machines an rpc.Inline call
+// measured below the first.
 func BenchmarkHandoffFloor(b *testing.B) {
 	raw := startRawEcho(b)
 	size := 129
