@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parleyrpc/parley/codec"
+	"github.com/parleyrpc/parley/internal/gather"
 	"github.com/parleyrpc/parley/rpc"
 )
 
@@ -37,11 +37,6 @@ const (
 	// controlTimeout bounds pong and close-frame writes when data writes
 	// have no timeout.
 	controlTimeout = 10 * time.Second
-	// A lone sender's yield to gather a batch that takes longer than
-	// slowYield means the scheduler is saturated; yielding then pauses
-	// for yieldPause.
-	slowYield  = 5 * time.Millisecond
-	yieldPause = 20 * time.Millisecond
 )
 
 // link holds the settings of one connection.
@@ -80,12 +75,9 @@ type conn struct {
 
 	wmu     chan struct{} // the write lock
 	waiting atomic.Int32  // senders waiting for or holding the write lock
-	// credit is messages delivered minus messages sent: how many
-	// goroutines woken by inbound messages may be about to send.
-	credit atomic.Int64
-	// noYieldUntil is when lone senders may yield again (UnixNano; 0:
-	// now); see Send.
-	noYieldUntil atomic.Int64
+	// gather says when a lone sender should yield first, so that the
+	// goroutines inbound messages woke can join its write; see Send.
+	gather gather.Credit
 
 	once  sync.Once     // ends the link once
 	done  chan struct{} // closed when the link is ending
@@ -166,7 +158,7 @@ func (t *conn) readLoop(in rpc.Inbound, limit int) {
 			break // closing: deliver nothing more
 		}
 		t.ka.seen.Store(true)
-		t.credit.Add(1)
+		t.gather.Delivered()
 		// While the peer holds the message (backpressure), nothing is
 		// read, pongs included: the keepalive must not count that as
 		// silence.
@@ -250,11 +242,7 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 		t.flushIfIdle()
 		return t.notSent()
 	}
-	expected := t.credit.Add(-1)
-	if expected < 0 {
-		t.credit.Store(0) // sends without a message before: a heuristic
-	}
-	yield := expected > 0 && t.yieldOK()
+	yield := t.gather.Sent()
 	cork := t.nc != nil && (queued > 0 || yield)
 	if cork {
 		t.nc.setCork(true)
@@ -272,13 +260,7 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 	}
 	if cork && t.waiting.Load() == 0 {
 		if yield {
-			start := time.Now()
-			runtime.Gosched()
-			if time.Since(start) > slowYield {
-				// The scheduler is saturated: yielding delays our own
-				// bytes more than batching saves. Pause it.
-				t.noYieldUntil.Store(time.Now().Add(yieldPause).UnixNano())
-			}
+			t.gather.Yield()
 			if t.waiting.Load() != 0 {
 				return nil // a later sender flushes
 			}
@@ -286,12 +268,6 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 		t.flushIfIdle()
 	}
 	return nil
-}
-
-// yieldOK reports whether a lone sender may yield to gather a batch.
-func (t *conn) yieldOK() bool {
-	until := t.noYieldUntil.Load()
-	return until == 0 || time.Now().UnixNano() >= until
 }
 
 // leave is how a sender that never got the write lock leaves the queue.
