@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleyrpc/parley/codec"
+	"github.com/parleyrpc/parley/internal/gather"
 	"github.com/parleyrpc/parley/rpc"
 )
 
@@ -51,13 +52,20 @@ type Transport struct {
 	// writes its own frame, then whatever frames other senders handed
 	// over meanwhile (pend), all at once. Under load, many frames go out
 	// in one write; alone, a frame is written by its sender, with no
-	// hand-off between goroutines.
+	// hand-off between goroutines. A writer that inbound messages may have
+	// woken others to answer yields once first (gather), and writes their
+	// frames with its own.
 	wmu     sync.Mutex
 	writing bool          // a sender is writing; guarded by wmu
 	pend    []byte        // frames handed over, not yet written; guarded by wmu
 	spare   []byte        // pend's other buffer, for the writer; guarded by wmu
 	room    chan struct{} // if not nil, closed when pend empties; guarded by wmu
 	wbuf    []byte        // the writer's own frame; the writer's alone
+
+	// gather says when the writer should yield first, so that the
+	// goroutines inbound messages woke hand their frames over to go out
+	// with its own.
+	gather gather.Credit
 
 	closed    chan struct{} // closed by the first Close
 	closeOnce sync.Once
@@ -124,6 +132,7 @@ func (t *Transport) read(r frameReader, max int) {
 	for {
 		msg, err := r.next()
 		if err == nil {
+			t.gather.Delivered()
 			t.in.OnMessage(msg)
 			continue
 		}
@@ -186,6 +195,7 @@ func (t *Transport) Send(ctx context.Context, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	yield := t.gather.Sent()
 	t.wmu.Lock()
 	for t.writing {
 		if len(t.pend) == 0 || len(t.pend)+len(msg)+32 <= maxPending {
@@ -216,7 +226,20 @@ func (t *Transport) Send(ctx context.Context, msg []byte) error {
 	t.writing = true
 	t.wmu.Unlock()
 
-	err := t.write(msg)
+	var err error
+	if yield {
+		t.gather.Yield()
+		t.wmu.Lock()
+		if len(t.pend) > 0 && len(t.pend)+len(msg)+32 <= maxPending {
+			buf := append(t.appendFrame(t.spare[:0], msg), t.pend...)
+			t.spare, t.pend = t.pend[:0], buf // the loop below writes it
+			msg = nil
+		}
+		t.wmu.Unlock()
+	}
+	if msg != nil {
+		err = t.write(msg)
+	}
 	t.wmu.Lock()
 	for err == nil && len(t.pend) > 0 {
 		buf := t.pend

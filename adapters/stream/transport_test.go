@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,4 +169,121 @@ func TestSendHonoursContext(t *testing.T) {
 		t.Fatal("the stuck send succeeded after Close")
 	}
 	<-rec.closed
+}
+
+// countingConn counts the writes made on a connection.
+type countingConn struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestAnswersWrittenTogether: answers sent by the goroutines that inbound
+// messages woke go out together (the writer yields once to gather them),
+// each frame whole and each sender's frames in order, in both framings.
+func TestAnswersWrittenTogether(t *testing.T) {
+	for _, f := range []stream.Framing{stream.Header, stream.Lines} {
+		t.Run(f.String(), func(t *testing.T) {
+			const senders, each = 8, 200
+			a, b := net.Pipe()
+			cc := &countingConn{Conn: a}
+			tr, err := stream.NewTransport(cc, &stream.Options{Framing: f, WriteTimeout: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			// Every message delivered wakes a sender (as a call wakes a
+			// handler), which answers it.
+			wake := make(chan struct{}, senders*each)
+			tr.Start(inboundFunc(func([]byte) { wake <- struct{}{} }))
+			go func() {
+				frame := []byte(`{"jsonrpc":"2.0","method":"m"}`)
+				for range senders * each {
+					var out []byte
+					if f == stream.Lines {
+						out = append(append(out, frame...), '\n')
+					} else {
+						out = append(fmt.Appendf(nil, "Content-Length: %d\r\n\r\n", len(frame)), frame...)
+					}
+					if _, err := b.Write(out); err != nil {
+						return
+					}
+				}
+			}()
+			var wg sync.WaitGroup
+			for s := range senders {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						<-wake
+						msg := fmt.Appendf(nil, `{"s":%d,"i":%d}`, s, i)
+						if err := tr.Send(context.Background(), msg); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			// Read every frame back and check it.
+			got := readFrames(t, b, f, senders*each)
+			wg.Wait()
+			last := make(map[int]int)
+			for _, fr := range got {
+				var s, i int
+				if _, err := fmt.Sscanf(fr, `{"s":%d,"i":%d}`, &s, &i); err != nil {
+					t.Fatalf("frame %q: %v", fr, err)
+				}
+				if prev, ok := last[s]; ok && i != prev+1 {
+					t.Fatalf("sender %d: %d after %d", s, i, prev)
+				}
+				last[s] = i
+			}
+			w := cc.writes.Load()
+			t.Logf("%d frames in %d writes", len(got), w)
+			// Without the writer's yield, header framing took 85-90% as
+			// many writes as frames here; with it, about a tenth.
+			if w > int64(len(got))/2 {
+				t.Errorf("%d frames took %d writes: answers were not written together", len(got), w)
+			}
+		})
+	}
+}
+
+// inboundFunc is an rpc.Inbound that passes each message to a function.
+type inboundFunc func([]byte)
+
+func (f inboundFunc) OnMessage(msg []byte) { f(msg) }
+func (inboundFunc) OnClose(error)          {}
+func (inboundFunc) MaxMessageSize() int    { return 1 << 20 }
+
+// readFrames reads n frames of framing f from r.
+func readFrames(t *testing.T, r io.Reader, f stream.Framing, n int) []string {
+	t.Helper()
+	br := bufio.NewReader(r)
+	out := make([]string, 0, n)
+	for len(out) < n {
+		if f == stream.Lines {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("after %d frames: %v", len(out), err)
+			}
+			out = append(out, strings.TrimSuffix(line, "\n"))
+			continue
+		}
+		var size int
+		if _, err := fmt.Fscanf(br, "Content-Length: %d\r\n\r\n", &size); err != nil {
+			t.Fatalf("after %d frames: header: %v", len(out), err)
+		}
+		body := make([]byte, size)
+		if _, err := io.ReadFull(br, body); err != nil {
+			t.Fatalf("after %d frames: body: %v", len(out), err)
+		}
+		out = append(out, string(body))
+	}
+	return out
 }
