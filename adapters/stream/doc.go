@@ -60,8 +60,13 @@
 //
 // # Writes and slow readers
 //
-// Writes are serialised per link, one whole frame at a time. A Send
-// waiting for its turn gives up when its context ends; a write under way
+// Writes are serialised per link, whole frames only. Frames sent while
+// another is being written are handed to that writer, which writes them
+// all at once after its own (up to 256 KiB); a writer that messages just
+// delivered may have woken others to answer (handlers, callers) yields
+// once first, so that under load many answers share one system call,
+// while a lone call writes at once. A Send waiting for its turn gives up
+// when its context ends; a write under way
 // is not cut short by the context (half a frame would wreck the stream)
 // but by the write timeout (WriteTimeout, default [DefaultWriteTimeout]):
 // a reader that stops reading for that long gets its link dropped with
