@@ -66,6 +66,8 @@ type funcHandler[P, R any] struct {
 	f func(ctx context.Context, params P) (R, error)
 }
 
+// Handle decodes the params into P, calls the function, and returns its
+// result.
 func (h funcHandler[P, R]) Handle(ctx context.Context, req *Request) (any, error) {
 	var p P
 	if err := req.DecodeParams(&p); err != nil {

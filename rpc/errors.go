@@ -75,6 +75,8 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// Error returns the code and message, saying whether the other end sent
+// the error.
 func (e *Error) Error() string {
 	where := "rpc"
 	if e.remote {

@@ -28,6 +28,7 @@ const (
 	Lines
 )
 
+// String returns the framing's name, as the package's docs use it.
 func (f Framing) String() string {
 	switch f {
 	case Header:

@@ -63,6 +63,7 @@ type HandshakeError struct {
 	Message string
 }
 
+// Error says the handshake was refused, with the status and the reason.
 func (e *HandshakeError) Error() string {
 	s := "websocket: handshake refused with HTTP " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
 	if e.Message != "" {
@@ -84,6 +85,7 @@ type HTTPError struct {
 	Message string
 }
 
+// Error returns the status and the message.
 func (e *HTTPError) Error() string {
 	return "websocket: HTTP " + strconv.Itoa(e.Status) + ": " + e.Message
 }

@@ -90,6 +90,7 @@ const (
 	Call
 )
 
+// String returns the action's name, as hub methods and errors spell it.
 func (a Action) String() string {
 	switch a {
 	case Subscribe:
