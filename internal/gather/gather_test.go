@@ -19,8 +19,10 @@ func TestSent(t *testing.T) {
 	c.Delivered()
 	c.Delivered()
 	c.Delivered()
-	if !c.Sent() || !c.Sent() {
-		t.Fatal("three deliveries: the first two sends should yield")
+	for i := range 2 {
+		if !c.Sent() {
+			t.Fatalf("three deliveries: send %d does not yield", i+1)
+		}
 	}
 	if c.Sent() {
 		t.Fatal("the last of three answers yields")
