@@ -1,6 +1,7 @@
 package socketio4_test
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -27,7 +28,15 @@ func TestLastWords(t *testing.T) {
 		case n := <-notes:
 			seen[n] = true
 		case <-deadline:
-			t.Fatalf("%d of %d notifications arrived", len(seen), 2*clients)
+			var missing []string
+			for i := range clients {
+				for _, kind := range []string{"event", "rpc"} {
+					if n := fmt.Sprintf("%s %d", kind, i); !seen[n] {
+						missing = append(missing, n)
+					}
+				}
+			}
+			t.Fatalf("%d of %d notifications arrived; missing %v", len(seen), 2*clients, missing)
 		}
 	}
 }

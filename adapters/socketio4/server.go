@@ -146,7 +146,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	closed   bool
-	accepted map[*socket.Socket][]rpc.Option // options from Accept, until the socket connects
+	accepted map[*socket.Socket]*admission // sockets through the handshake, until they connect
 	conns    map[*socket.Socket]*transport
 	wg       sync.WaitGroup // OnConnect goroutines
 }
@@ -210,7 +210,7 @@ func Attach(io *socket.Server, opts *ServerOptions) (*Server, error) {
 		origins:    policy,
 		ackTimeout: o.AckTimeout,
 		log:        o.Logger,
-		accepted:   make(map[*socket.Socket][]rpc.Option),
+		accepted:   make(map[*socket.Socket]*admission),
 		conns:      make(map[*socket.Socket]*transport),
 	}
 	cs := o.Codecs
@@ -304,6 +304,61 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// forgetAdmitted is how long a socket that passed the handshake, and
+// whose connection has closed, is kept for connection to take.
+const forgetAdmitted = time.Minute
+
+// admission is a socket that passed the handshake: its peer options,
+// and its transport once connection has made it. Its disconnect
+// listeners go on in the handshake, before the socket can connect, so
+// that a client that leaves while it is being connected is seen: the
+// library reports the end on the engine's goroutine, at any moment,
+// while connection runs on the socket's event loop. Guarded by the
+// Server's mu.
+type admission struct {
+	at   time.Time // when it passed
+	opts []rpc.Option
+	t    *transport
+	left error // the client left before the transport existed
+}
+
+// onDisconnecting hands "disconnecting" to the transport, or, before
+// there is one, records that the client left; either way, the packets it
+// sent before leaving still go to the peer (see transport.onDisconnecting).
+func (s *Server) onDisconnecting(sock *socket.Socket, a *admission, args ...any) {
+	s.mu.Lock()
+	t := a.t
+	if t == nil {
+		reason, _ := firstArg(args).(string)
+		a.left = fmt.Errorf("socketio4: disconnected (%s): %w", reason, io.EOF)
+	}
+	s.mu.Unlock()
+	if t != nil {
+		t.onDisconnecting(args...)
+		return
+	}
+	// connection runs before this marker (it is queued already) and sees
+	// a.left; the marker follows the packets the client sent before.
+	sock.Enqueue(func() {
+		s.mu.Lock()
+		t := a.t
+		s.mu.Unlock()
+		if t != nil {
+			t.drained()
+		}
+	})
+}
+
+// onDisconnect hands "disconnect" to the transport, if there is one.
+func (s *Server) onDisconnect(a *admission, args ...any) {
+	s.mu.Lock()
+	t := a.t
+	s.mu.Unlock()
+	if t != nil {
+		t.onDisconnect(args...)
+	}
+}
+
 // handshake is the namespace middleware: origin, codec and Accept.
 func (s *Server) handshake(sock *socket.Socket, next func(*socket.ExtendedError)) {
 	s.installLimit() // the engine exists by now
@@ -320,14 +375,20 @@ func (s *Server) handshake(sock *socket.Socket, next func(*socket.ExtendedError)
 		return
 	}
 	// A socket that passed but whose client left before connecting never
-	// reaches connection: forget those here rather than keep them.
-	for k := range s.accepted {
-		if k.Conn().ReadyState() == "closed" {
+	// reaches connection: forget those here rather than keep them. Not at
+	// once: a socket whose client connected and left at once is still
+	// about to reach connection (its task is queued), with what the
+	// client sent before leaving behind it.
+	for k, a := range s.accepted {
+		if k.Conn().ReadyState() == "closed" && time.Since(a.at) > forgetAdmitted {
 			delete(s.accepted, k)
 		}
 	}
-	s.accepted[sock] = opts
+	a := &admission{at: time.Now(), opts: opts}
+	s.accepted[sock] = a
 	s.mu.Unlock()
+	_ = sock.On("disconnecting", func(args ...any) { s.onDisconnecting(sock, a, args...) })
+	_ = sock.On("disconnect", func(args ...any) { s.onDisconnect(a, args...) })
 	next(nil)
 }
 
@@ -374,7 +435,7 @@ func (s *Server) connection(args ...any) {
 		return
 	}
 	s.mu.Lock()
-	opts, ok := s.accepted[sock]
+	a, ok := s.accepted[sock]
 	delete(s.accepted, sock)
 	closed := s.closed
 	s.mu.Unlock()
@@ -389,9 +450,22 @@ func (s *Server) connection(args ...any) {
 	calls, _ := callsOf(sock)
 	t := newTransport(s, sock, c, calls == CallsEvents)
 	s.mu.Lock()
-	s.conns[sock] = t
+	a.t = t
+	left := a.left
+	if left == nil {
+		s.conns[sock] = t // forgotten on "disconnect"
+	}
 	s.mu.Unlock()
-	p, err := rpc.NewPeer(t, opts...)
+	if left != nil {
+		// The client left while this ran: what it sent before is queued
+		// behind this task, and the marker onDisconnecting queued after
+		// it reports the end once the peer has had it all.
+		t.mu.Lock()
+		t.draining = true
+		t.mu.Unlock()
+		t.end(left)
+	}
+	p, err := rpc.NewPeer(t, a.opts...)
 	if err != nil {
 		s.log.Error("socketio4: making the peer", "err", err)
 		s.forget(t)
@@ -403,11 +477,11 @@ func (s *Server) connection(args ...any) {
 	closed = s.closed
 	s.mu.Unlock()
 	sock.OnAny(t.onAny)
-	_ = sock.On("disconnecting", t.onDisconnecting)
-	_ = sock.On("disconnect", t.onDisconnect)
-	if closed || !sock.Connected() {
-		// Close ran without seeing this peer, or the client left already.
-		_ = p.Close()
+	if left != nil {
+		return
+	}
+	if closed {
+		_ = p.Close() // Close ran without seeing this peer
 		return
 	}
 	if s.peers != nil {

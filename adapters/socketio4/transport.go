@@ -348,8 +348,9 @@ func (t *transport) drained() {
 	t.report()
 }
 
-// onDisconnect ends the link when the socket disconnects (already done by
-// onDisconnecting, unless the socket closed before it was registered).
+// onDisconnect ends the link when the socket disconnects (usually done
+// by onDisconnecting already) and forgets it. The Server's listeners,
+// set at the handshake, call both.
 func (t *transport) onDisconnect(args ...any) {
 	reason, _ := firstArg(args).(string)
 	t.end(fmt.Errorf("socketio4: disconnected (%s): %w", reason, io.EOF))
