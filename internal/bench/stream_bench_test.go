@@ -9,8 +9,15 @@ import (
 // in-flight level, as BenchmarkStream/<lib>/inflight=<n>, with the same
 // metrics as BenchmarkCall. Compare each with stream-raw at the same
 // level.
-func BenchmarkStream(b *testing.B) {
-	for _, s := range StreamScenarios() {
+func BenchmarkStream(b *testing.B) { benchScenarios(b, StreamScenarios()) }
+
+// TestStreamSmoke runs every byte-stream scenario briefly at each level.
+func TestStreamSmoke(t *testing.T) { smokeScenarios(t, StreamScenarios()) }
+
+// benchScenarios measures each scenario, each in a sub-benchmark named
+// after its library, at every in-flight level.
+func benchScenarios(b *testing.B, ss []Scenario) {
+	for _, s := range ss {
 		b.Run(s.Lib, func(b *testing.B) {
 			r, err := s.Start()
 			if err != nil {
@@ -28,9 +35,9 @@ func BenchmarkStream(b *testing.B) {
 	}
 }
 
-// TestStreamSmoke runs every byte-stream scenario briefly at each level.
-func TestStreamSmoke(t *testing.T) {
-	for _, s := range StreamScenarios() {
+// smokeScenarios runs each scenario briefly at every in-flight level.
+func smokeScenarios(t *testing.T, ss []Scenario) {
+	for _, s := range ss {
 		t.Run(s.Lib, func(t *testing.T) {
 			r, err := s.Start()
 			if err != nil {
