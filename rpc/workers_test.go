@@ -106,12 +106,15 @@ func TestIdleWorkersEnd(t *testing.T) {
 		workers.mu.Unlock()
 	})
 	// Workers parked before the change wait out the old time; a call
-	// parks one anew, with the new one.
+	// parks one anew, with the new one, and that one ends. Counted as
+	// goroutines: the worker that ran the call may park again only after
+	// its answer has arrived, so the idle list could still lack it here.
+	waitFor(t, "every worker parked or gone", func() bool { idle, _ := idleWorkers(); return workerCount() == idle })
+	before := workerCount()
 	if err := left.Call(context.Background(), "where", nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	idleBefore, _ := idleWorkers()
-	waitFor(t, "a worker's idle time to end it", func() bool { idle, _ := idleWorkers(); return idle < idleBefore })
+	waitFor(t, "a worker's idle time to end it", func() bool { return workerCount() < before })
 
 	left.Close()
 	right.Close()
@@ -122,9 +125,18 @@ func TestIdleWorkersEnd(t *testing.T) {
 }
 
 // workerGoroutines reports whether a worker goroutine is alive.
-func workerGoroutines() bool {
+func workerGoroutines() bool { return workerCount() > 0 }
+
+// workerCount returns the number of worker goroutines alive.
+func workerCount() int {
 	buf := make([]byte, 1<<20)
-	return bytes.Contains(buf[:runtime.Stack(buf, true)], []byte("rpc.runWorker"))
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return bytes.Count(buf[:n], []byte("rpc.runWorker("))
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
 
 // waitFor polls cond until it holds, failing after a few seconds.
