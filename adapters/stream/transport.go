@@ -46,7 +46,7 @@ type Transport struct {
 	deadline func(time.Time) error
 
 	in    rpc.Inbound
-	onEnd func() // if set, called after OnClose (a Server forgets the link)
+	onEnd func() // if set, called just before OnClose (a Server forgets the link)
 
 	// Writes: the sender that finds nobody writing becomes the writer; it
 	// writes its own frame, then whatever frames other senders handed
@@ -163,10 +163,10 @@ func (t *Transport) read(r frameReader, max int) {
 	// If this end closed the link first (Close, a write timeout), that is
 	// why it ended, whatever the read made of it.
 	_ = t.closeWith(cause)
-	t.in.OnClose(*t.closeErr.Load())
 	if t.onEnd != nil {
-		t.onEnd()
+		t.onEnd() // before the peer ends: a Server waiting for that counts it no more
 	}
+	t.in.OnClose(*t.closeErr.Load())
 }
 
 // answerError sends an error answer with a null id for a message that

@@ -171,10 +171,13 @@ func (t *conn) readLoop(in rpc.Inbound, limit int) {
 	}
 	t.end(readError(err, limit), false) // no-op if the end began elsewhere
 	t.stopKeepalive()
-	in.OnClose(t.cause)
+	// The Server forgets the connection before the peer reports its end,
+	// so that once the peer has ended (Server.Close waits for that), the
+	// Server counts it no more.
 	if t.onEnd != nil {
 		t.onEnd()
 	}
+	in.OnClose(t.cause)
 	t.teardown()
 }
 
