@@ -97,9 +97,15 @@ func (r *rawRunner) Run(n, inflight int) error {
 		}
 		return nil
 	}
-	// The writer sends as long as fewer than inflight requests are
-	// outstanding; this goroutine is the reader, and frees a slot per
-	// answer.
+	return pipelined(n, inflight,
+		func() error { return r.pipe.WriteMessage(gorilla.TextMessage, request) },
+		func() error { return readAnswer(r.pipe) })
+}
+
+// pipelined runs n round trips with up to inflight outstanding: a writer
+// goroutine sends as long as fewer than inflight requests are waiting;
+// the calling goroutine reads, freeing a slot per answer.
+func pipelined(n, inflight int, write, read func() error) error {
 	slots := make(chan struct{}, inflight)
 	stop := make(chan struct{})
 	werr := make(chan error, 1)
@@ -111,7 +117,7 @@ func (r *rawRunner) Run(n, inflight int) error {
 				werr <- nil
 				return
 			}
-			if err := r.pipe.WriteMessage(gorilla.TextMessage, request); err != nil {
+			if err := write(); err != nil {
 				werr <- err
 				return
 			}
@@ -120,7 +126,7 @@ func (r *rawRunner) Run(n, inflight int) error {
 	}()
 	var rerr error
 	for range n {
-		if rerr = readAnswer(r.pipe); rerr != nil {
+		if rerr = read(); rerr != nil {
 			break
 		}
 		<-slots

@@ -224,39 +224,15 @@ func (r *streamRaw) Run(n, inflight int) error {
 		}
 		return nil
 	}
-	slots := make(chan struct{}, inflight)
-	stop := make(chan struct{})
-	werr := make(chan error, 1)
-	go func() {
-		for range n {
-			select {
-			case slots <- struct{}{}:
-			case <-stop:
-				werr <- nil
-				return
+	return pipelined(n, inflight,
+		func() error { _, err := r.pipe.Write(rawReq); return err },
+		func() error {
+			var err error
+			if r.buf, err = readLSP(r.pipeBR, r.buf); err != nil {
+				return err
 			}
-			if _, err := r.pipe.Write(rawReq); err != nil {
-				werr <- err
-				return
-			}
-		}
-		werr <- nil
-	}()
-	var rerr error
-	for range n {
-		if r.buf, rerr = readLSP(r.pipeBR, r.buf); rerr == nil {
-			rerr = check(r.buf)
-		}
-		if rerr != nil {
-			break
-		}
-		<-slots
-	}
-	close(stop)
-	if err := <-werr; err != nil {
-		return err
-	}
-	return rerr
+			return check(r.buf)
+		})
 }
 
 func (r *streamRaw) Close() error {
