@@ -51,8 +51,12 @@ import (
 // (adapters/websocket, default options, JSON) and
 // github.com/sourcegraph/jsonrpc2 (its websocket ObjectStream over
 // gorilla's default Upgrader and Dialer, handlers in AsyncHandler on both
-// ends, as in the call scenarios).
-var PushLibs = []string{"parley", "sourcegraph"}
+// ends, as in the call scenarios); and "raw", the floor: gorilla/websocket
+// with no RPC layer, one reader goroutine per connection that reads the
+// clock as soon as a push's frame is read. A push the raw floor too takes
+// longer than [PushSlow] was delayed by the machine (the processes not
+// being scheduled), not by a library.
+var PushLibs = []string{"parley", "sourcegraph", "raw"}
 
 // PushDelays are the times from the answer's write to the push.
 var PushDelays = []time.Duration{0, 200 * time.Microsecond, time.Millisecond, 3 * time.Millisecond}
@@ -327,15 +331,79 @@ func (s *PushServer) Dial(lib string, delay time.Duration) (*PushClient, error) 
 			<-conn.DisconnectNotify()
 			return err
 		}
+	case "raw":
+		if err := c.dialRaw(ctx, u); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("bench: no push client for %q", lib)
 	}
 	return c, nil
 }
 
-// pushServer is the child role of the push measurement: it serves both
-// libraries on one loopback port (path /parley or /sourcegraph, the
-// delay in nanoseconds as the query's delay), says where, and stops when
+// rawPushCall is the raw floor's call: the bytes of Parley's request.
+var rawPushCall = []byte(`{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}`)
+
+// dialRaw connects the raw floor's client: one goroutine reads every
+// frame; an answer goes to the waiting call, a push to received.
+func (c *PushClient) dialRaw(ctx context.Context, u string) error {
+	ws, _, err := (&gorilla.Dialer{HandshakeTimeout: setupTimeout}).DialContext(ctx, u, nil)
+	if err != nil {
+		return err
+	}
+	answers := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			_, msg, err := ws.ReadMessage()
+			now := time.Now().UnixNano()
+			switch {
+			case err != nil:
+				select {
+				case answers <- err:
+				default:
+				}
+				return
+			case bytes.Contains(msg, answerMark):
+				answers <- nil
+			default:
+				c.received(now, func(v any) error {
+					var n struct {
+						Params json.RawMessage `json:"params"`
+					}
+					if err := json.Unmarshal(msg, &n); err != nil {
+						return err
+					}
+					return json.Unmarshal(n.Params, v)
+				})
+			}
+		}
+	}()
+	c.call = func() error {
+		if err := ws.WriteMessage(gorilla.TextMessage, rawPushCall); err != nil {
+			return err
+		}
+		t := time.NewTimer(pushTimeout)
+		defer t.Stop()
+		select {
+		case err := <-answers:
+			return err
+		case <-t.C:
+			return fmt.Errorf("bench: no answer within %v", pushTimeout)
+		}
+	}
+	c.close = func() error {
+		err := ws.Close()
+		<-done
+		return err
+	}
+	return nil
+}
+
+// pushServer is the child role of the push measurement: it serves every
+// one of PushLibs on one loopback port (path /parley, /sourcegraph or
+// /raw, the delay in nanoseconds as the query's delay), says where, and stops when
 // its stdin closes.
 func pushServer(_ childSpec, stdin io.Reader, say func(any) error) error {
 	r := rpc.NewRouter()
@@ -356,9 +424,11 @@ func pushServer(_ childSpec, stdin io.Reader, say func(any) error) error {
 		return err
 	}
 	sg := &sgPushServer{conns: map[*jsonrpc2.Conn]struct{}{}}
+	raw := &rawPushServer{conns: map[*gorilla.Conn]struct{}{}}
 	mux := http.NewServeMux()
 	mux.Handle("/parley", ws)
 	mux.Handle("/sourcegraph", sg)
+	mux.Handle("/raw", raw)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return errors.Join(err, ws.Close())
@@ -374,7 +444,7 @@ func pushServer(_ childSpec, stdin io.Reader, say func(any) error) error {
 	if err == nil {
 		waitEOF(stdin)
 	}
-	return errors.Join(err, closeAll(ws.Close, sg.Close, srv.Close))
+	return errors.Join(err, closeAll(ws.Close, sg.Close, raw.Close, srv.Close))
 }
 
 // pushKey is the context key of a connection's push state: its
@@ -467,6 +537,66 @@ func (s *sgPushServer) Close() error {
 		<-c.DisconnectNotify()
 	}
 	return errors.Join(errs...)
+}
+
+// rawPushServer serves the raw floor: per connection, one goroutine reads
+// each call and writes a fixed answer, and a push follows on its own
+// goroutine, as the libraries' do; gorilla takes one writer at a time.
+type rawPushServer struct {
+	mu    sync.Mutex
+	conns map[*gorilla.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// rawPushAnswer is the raw floor's answer: the bytes of Parley's.
+var rawPushAnswer = []byte(`{"jsonrpc":"2.0","result":3,"id":1}`)
+
+func (s *rawPushServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	pc, err := pushSetup(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ws, err := (&gorilla.Upgrader{}).Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.conns[ws] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer ws.Close()
+		var wmu sync.Mutex
+		write := func(b []byte) {
+			wmu.Lock()
+			defer wmu.Unlock()
+			_ = ws.WriteMessage(gorilla.TextMessage, b)
+		}
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+			pc.conn.arm(pc.delay, func(written int64) {
+				b := strconv.AppendInt([]byte(`{"jsonrpc":"2.0","method":"pushed","params":[`), time.Now().UnixNano(), 10)
+				b = strconv.AppendInt(append(b, ','), written, 10)
+				write(append(b, "]}"...))
+			})
+			write(rawPushAnswer)
+		}
+	}()
+}
+
+// Close closes every connection and waits for their goroutines.
+func (s *rawPushServer) Close() error {
+	s.mu.Lock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
 }
 
 // watchedListener hands out watchedConns.
