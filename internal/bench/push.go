@@ -403,8 +403,8 @@ func (c *PushClient) dialRaw(ctx context.Context, u string) error {
 
 // pushServer is the child role of the push measurement: it serves every
 // one of PushLibs on one loopback port (path /parley, /sourcegraph or
-// /raw, the delay in nanoseconds as the query's delay), says where, and stops when
-// its stdin closes.
+// /raw, the delay in nanoseconds as the query's delay), says where, and
+// stops when its stdin closes.
 func pushServer(_ childSpec, stdin io.Reader, say func(any) error) error {
 	r := rpc.NewRouter()
 	if err := r.Register("add", rpc.Func(parleyPushAdd)); err != nil {
