@@ -476,6 +476,22 @@ func pushSetup(r *http.Request) (*pushConn, error) {
 	return &pushConn{conn: c, delay: time.Duration(d)}, nil
 }
 
+// upgradePush reads a handshake's push state and upgrades it with
+// gorilla's default Upgrader, for the servers that are not Parley's; on
+// failure the client has been answered.
+func upgradePush(w http.ResponseWriter, r *http.Request) (*pushConn, *gorilla.Conn, bool) {
+	pc, err := pushSetup(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, nil, false
+	}
+	ws, err := (&gorilla.Upgrader{}).Upgrade(w, r, nil)
+	if err != nil {
+		return nil, nil, false
+	}
+	return pc, ws, true
+}
+
 // parleyPushAdd is Parley's "add" for the push measurement: it answers,
 // and arms the connection to push after the answer is written.
 func parleyPushAdd(ctx context.Context, p [2]int) (int, error) {
@@ -498,13 +514,8 @@ type sgPushServer struct {
 }
 
 func (s *sgPushServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	pc, err := pushSetup(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	ws, err := (&gorilla.Upgrader{}).Upgrade(w, r, nil)
-	if err != nil {
+	pc, ws, ok := upgradePush(w, r)
+	if !ok {
 		return
 	}
 	h := jsonrpc2.AsyncHandler(jsonrpc2.HandlerWithError(
@@ -552,13 +563,8 @@ type rawPushServer struct {
 var rawPushAnswer = []byte(`{"jsonrpc":"2.0","result":3,"id":1}`)
 
 func (s *rawPushServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	pc, err := pushSetup(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	ws, err := (&gorilla.Upgrader{}).Upgrade(w, r, nil)
-	if err != nil {
+	pc, ws, ok := upgradePush(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
