@@ -107,6 +107,9 @@ func newConn(ws *websocket.Conn, nc *netConn, c codec.Codec, l link) *conn {
 	if c.Binary() {
 		t.frame = websocket.BinaryMessage
 	}
+	if nc != nil {
+		nc.slack = slackFor(l.writeTimeout)
+	}
 	t.ka.interval = l.pingInterval
 	ws.SetPongHandler(func(string) error {
 		t.ka.seen.Store(true)

@@ -35,9 +35,11 @@ type netConn struct {
 	// peer; the next Read yields first (see Read). Read loop only.
 	delivered bool
 
-	// wdl is the write deadline in force, as UnixNano (0: none); see
-	// SetWriteDeadline.
-	wdl atomic.Int64
+	// wdl is the write deadline in force, as UnixNano (0: none), and
+	// slack how much later than asked it may be (0: deadlineSlack); see
+	// SetWriteDeadline. slack is set once, before the link starts.
+	wdl   atomic.Int64
+	slack time.Duration
 }
 
 // maxCorked bounds the bytes held back; past it a write goes out at once.
@@ -87,27 +89,41 @@ func (c *netConn) Write(p []byte) (int, error) {
 	return max(0, int(n)-held), err
 }
 
-// deadlineSlack is how much later than asked a write deadline may be.
+// deadlineSlack is how much later than asked a write deadline may be, at
+// the least; see slackFor.
 const deadlineSlack = 50 * time.Millisecond
+
+// slackFor is the slack of a connection whose writes have the given
+// timeout: a tenth of it, so that a connection written to every few
+// hundred milliseconds (a subscriber of a busy topic) does not update its
+// timer for every message either, and a stuck write is still dropped
+// within 1.1 times the timeout.
+func slackFor(writeTimeout time.Duration) time.Duration {
+	return max(deadlineSlack, writeTimeout/10)
+}
 
 // SetWriteDeadline sets the write deadline, sparingly. gorilla sets one
 // before every frame it writes, each a timer update in the runtime, though
-// it moves by microseconds; so a deadline is set deadlineSlack later than
-// asked, and a request that falls within that margin of the deadline in
-// force is let go. A write's deadline is then never earlier than asked,
-// and at most deadlineSlack later. A deadline earlier than that (Close
-// cutting a stuck write short) or none is set as it is.
+// it moves by microseconds; so a deadline is set the connection's slack
+// later than asked, and a request that falls within that margin of the
+// deadline in force is let go. A write's deadline is then never earlier
+// than asked, and at most the slack later. A deadline earlier than that
+// (Close cutting a stuck write short) or none is set as it is.
 func (c *netConn) SetWriteDeadline(t time.Time) error {
 	if t.IsZero() {
 		c.wdl.Store(0)
 		return c.Conn.SetWriteDeadline(t)
 	}
+	slack := c.slack
+	if slack == 0 {
+		slack = deadlineSlack // the handshake, before the link's settings apply
+	}
 	want, cur := t.UnixNano(), c.wdl.Load()
-	if cur != 0 && want <= cur && cur-want <= int64(deadlineSlack) {
+	if cur != 0 && want <= cur && cur-want <= int64(slack) {
 		return nil
 	}
 	if want > cur {
-		t = t.Add(deadlineSlack)
+		t = t.Add(slack)
 	}
 	c.wdl.Store(t.UnixNano())
 	return c.Conn.SetWriteDeadline(t)

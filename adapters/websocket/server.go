@@ -69,7 +69,9 @@ type ServerOptions struct {
 
 	// WriteTimeout bounds each write; a client that stops reading is
 	// dropped with [ErrWriteTimeout] once a write makes no progress for
-	// this long. Zero means [DefaultWriteTimeout]; negative, no limit.
+	// this long (or up to a tenth longer: the connection's deadline is
+	// moved in steps, not for every message). Zero means
+	// [DefaultWriteTimeout]; negative, no limit.
 	WriteTimeout time.Duration
 }
 
