@@ -86,13 +86,41 @@ func init() {
 		"idle-clients":    idleClients,
 		"idle-server":     idleServer,
 		"fanout-clients":  fanoutClients,
-		"fanout-server":   fanoutServer,
+		"fanout-server":   freshServer(MeasureFanout),
 		"push-server":     pushServer,
 		"publish-clients": publishClients,
-		"publish-server":  publishServer,
+		"publish-server":  freshServer(MeasurePublish),
 		"cluster-node":    clusterNode,
 		"cluster-clients": clusterClients,
 	}
+}
+
+// freshServer is the child role that runs measure, a measurement whose
+// server side is the measuring process, in a process of its own (which
+// starts the clients' process in turn), and reports its result.
+func freshServer[R any](measure func(n, rounds int, spawn Spawner) (R, error)) func(childSpec, io.Reader, func(any) error) error {
+	return func(spec childSpec, _ io.Reader, say func(any) error) error {
+		res, err := measure(spec.N, spec.Rounds, SelfSpawner())
+		if err != nil {
+			return err
+		}
+		return say(res)
+	}
+}
+
+// measureFresh runs role, a freshServer, in a new process started with
+// spawn, and returns what it reports.
+func measureFresh[R any](spawn Spawner, role string, n, rounds int) (R, error) {
+	var res R
+	c, err := startChild(spawn, childSpec{Role: role, N: n, Rounds: rounds})
+	if err != nil {
+		return res, err
+	}
+	err = c.next(&res, time.Duration(n)*40*time.Millisecond+5*time.Minute)
+	if _, werr := c.stop(time.Minute); err == nil {
+		err = werr
+	}
+	return res, err
 }
 
 func writeLine(w io.Writer, v any) error {

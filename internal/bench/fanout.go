@@ -169,26 +169,8 @@ func fanoutClients(spec childSpec, stdin io.Reader, say func(any) error) error {
 	return err
 }
 
-// fanoutServer runs MeasureFanout in a fresh process and reports.
-func fanoutServer(spec childSpec, _ io.Reader, say func(any) error) error {
-	res, err := MeasureFanout(spec.N, spec.Rounds, SelfSpawner())
-	if err != nil {
-		return err
-	}
-	return say(res)
-}
-
 // MeasureFanoutFresh runs [MeasureFanout] in a new process started with
 // spawn, so that the server's peak memory is its own.
 func MeasureFanoutFresh(n, rounds int, spawn Spawner) (FanoutResult, error) {
-	var res FanoutResult
-	c, err := startChild(spawn, childSpec{Role: "fanout-server", N: n, Rounds: rounds})
-	if err != nil {
-		return res, err
-	}
-	err = c.next(&res, time.Duration(n)*40*time.Millisecond+5*time.Minute)
-	if _, werr := c.stop(time.Minute); err == nil {
-		err = werr
-	}
-	return res, err
+	return measureFresh[FanoutResult](spawn, "fanout-server", n, rounds)
 }

@@ -173,26 +173,8 @@ func publishClients(spec childSpec, stdin io.Reader, say func(any) error) error 
 	return err
 }
 
-// publishServer runs MeasurePublish in a fresh process and reports.
-func publishServer(spec childSpec, _ io.Reader, say func(any) error) error {
-	res, err := MeasurePublish(spec.N, spec.Rounds, SelfSpawner())
-	if err != nil {
-		return err
-	}
-	return say(res)
-}
-
 // MeasurePublishFresh runs [MeasurePublish] in a new process started with
 // spawn, so that the server's allocations are its own.
 func MeasurePublishFresh(n, rounds int, spawn Spawner) (PublishResult, error) {
-	var res PublishResult
-	c, err := startChild(spawn, childSpec{Role: "publish-server", N: n, Rounds: rounds})
-	if err != nil {
-		return res, err
-	}
-	err = c.next(&res, time.Duration(n)*40*time.Millisecond+5*time.Minute)
-	if _, werr := c.stop(time.Minute); err == nil {
-		err = werr
-	}
-	return res, err
+	return measureFresh[PublishResult](spawn, "publish-server", n, rounds)
 }
