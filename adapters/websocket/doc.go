@@ -59,8 +59,10 @@
 //     each held by the goroutine that sends it; further senders wait for a
 //     place; every one of them gives up when its own context ends;
 //   - a write that makes no progress for the write timeout (default
-//     [DefaultWriteTimeout]) drops the connection with [ErrWriteTimeout];
-//     calls in flight on it end with [rpc.ErrConnectionLost];
+//     [DefaultWriteTimeout]; up to a tenth more, as the connection's
+//     deadline moves in steps rather than for every message) drops the
+//     connection with [ErrWriteTimeout]; calls in flight on it end with
+//     [rpc.ErrConnectionLost];
 //   - a negative write timeout never drops: senders then wait up to their
 //     own deadlines, so give broadcasts one;
 //   - giving up on a wait, and Close, return promptly even while a write is
