@@ -108,15 +108,15 @@ func freshServer[R any](measure func(n, rounds int, spawn Spawner) (R, error)) f
 	}
 }
 
-// measureFresh runs role, a freshServer, in a new process started with
-// spawn, and returns what it reports.
-func measureFresh[R any](spawn Spawner, role string, n, rounds int) (R, error) {
+// measureFresh runs spec's role, a measurement's server side, in a new
+// process started with spawn, and returns what it reports within timeout.
+func measureFresh[R any](spawn Spawner, spec childSpec, timeout time.Duration) (R, error) {
 	var res R
-	c, err := startChild(spawn, childSpec{Role: role, N: n, Rounds: rounds})
+	c, err := startChild(spawn, spec)
 	if err != nil {
 		return res, err
 	}
-	err = c.next(&res, time.Duration(n)*40*time.Millisecond+5*time.Minute)
+	err = c.next(&res, timeout)
 	if _, werr := c.stop(time.Minute); err == nil {
 		err = werr
 	}

@@ -172,5 +172,5 @@ func fanoutClients(spec childSpec, stdin io.Reader, say func(any) error) error {
 // MeasureFanoutFresh runs [MeasureFanout] in a new process started with
 // spawn, so that the server's peak memory is its own.
 func MeasureFanoutFresh(n, rounds int, spawn Spawner) (FanoutResult, error) {
-	return measureFresh[FanoutResult](spawn, "fanout-server", n, rounds)
+	return measureFresh[FanoutResult](spawn, childSpec{Role: "fanout-server", N: n, Rounds: rounds}, time.Duration(n)*40*time.Millisecond+5*time.Minute)
 }

@@ -142,14 +142,5 @@ func idleServer(spec childSpec, _ io.Reader, say func(any) error) error {
 // with spawn (whose clients go in a process of their own), so that
 // nothing the caller holds shows in the figures.
 func MeasureIdleFresh(lib string, n int, spawn Spawner) (IdleResult, error) {
-	var res IdleResult
-	c, err := startChild(spawn, childSpec{Role: "idle-server", Lib: lib, N: n})
-	if err != nil {
-		return res, err
-	}
-	err = c.next(&res, time.Duration(n)*40*time.Millisecond+2*time.Minute)
-	if _, werr := c.stop(time.Minute); err == nil {
-		err = werr
-	}
-	return res, err
+	return measureFresh[IdleResult](spawn, childSpec{Role: "idle-server", Lib: lib, N: n}, time.Duration(n)*40*time.Millisecond+2*time.Minute)
 }

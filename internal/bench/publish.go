@@ -176,5 +176,5 @@ func publishClients(spec childSpec, stdin io.Reader, say func(any) error) error 
 // MeasurePublishFresh runs [MeasurePublish] in a new process started with
 // spawn, so that the server's allocations are its own.
 func MeasurePublishFresh(n, rounds int, spawn Spawner) (PublishResult, error) {
-	return measureFresh[PublishResult](spawn, "publish-server", n, rounds)
+	return measureFresh[PublishResult](spawn, childSpec{Role: "publish-server", N: n, Rounds: rounds}, time.Duration(n)*40*time.Millisecond+5*time.Minute)
 }
