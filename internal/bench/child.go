@@ -83,15 +83,17 @@ var roles map[string]func(spec childSpec, stdin io.Reader, say func(any) error) 
 
 func init() {
 	roles = map[string]func(childSpec, io.Reader, func(any) error) error{
-		"idle-clients":    idleClients,
-		"idle-server":     idleServer,
-		"fanout-clients":  fanoutClients,
-		"fanout-server":   freshServer(MeasureFanout),
-		"push-server":     pushServer,
-		"publish-clients": publishClients,
-		"publish-server":  freshServer(MeasurePublish),
-		"cluster-node":    clusterNode,
-		"cluster-clients": clusterClients,
+		"idle-clients":        idleClients,
+		"idle-server":         idleServer,
+		"fanout-clients":      fanoutClients,
+		"fanout-server":       freshServer(MeasureFanout),
+		"push-server":         pushServer,
+		"publish-clients":     publishClients,
+		"publish-server":      freshServer(MeasurePublish),
+		"publish-raw-clients": publishRawClients,
+		"publish-raw-server":  freshServer(MeasurePublishFloor),
+		"cluster-node":        clusterNode,
+		"cluster-clients":     clusterClients,
 	}
 }
 

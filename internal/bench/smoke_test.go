@@ -77,27 +77,40 @@ func TestFanoutSmoke(t *testing.T) {
 // TestPublishSmoke publishes to a few subscribers through the same child
 // process as the full measurement.
 func TestPublishSmoke(t *testing.T) {
-	res, err := MeasurePublish(50, 3, testSpawner)
-	if err != nil {
-		t.Fatal(err)
+	for name, measure := range map[string]func(n, rounds int, spawn Spawner) (PublishResult, error){
+		"hub": MeasurePublish, "floor": MeasurePublishFloor,
+	} {
+		res, err := measure(50, 3, testSpawner)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(res.Rounds) != 3 || res.ServerCPU <= 0 || res.ClientCPU <= 0 {
+			t.Fatalf("%s: %+v", name, res)
+		}
+		t.Logf("%s: %+v", name, res)
 	}
-	if len(res.Rounds) != 3 {
-		t.Fatalf("%+v", res)
-	}
-	t.Logf("%+v", res)
 }
 
 // TestPublish10k is the full publish measurement, when asked for with
-// PARLEY_BENCH_PUBLISH=1: 10,000 subscribers, 5 rounds.
+// PARLEY_BENCH_PUBLISH=1: 10,000 subscribers, 5 rounds, the hub and its
+// floor in turn, twice.
 func TestPublish10k(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH_PUBLISH") == "" {
 		t.Skip("set PARLEY_BENCH_PUBLISH=1 to publish to 10,000 subscribers")
 	}
-	res, err := MeasurePublish(10_000, 5, testSpawner)
-	if err != nil {
-		t.Fatal(err)
+	for range 2 {
+		for _, m := range []struct {
+			name    string
+			measure func(n, rounds int, spawn Spawner) (PublishResult, error)
+		}{{"hub", MeasurePublish}, {"floor", MeasurePublishFloor}} {
+			res, err := m.measure(10_000, 5, testSpawner)
+			if err != nil {
+				t.Fatalf("%s: %v", m.name, err)
+			}
+			t.Logf("%s: median %v, rounds %v, %.2f allocs and %.0f bytes per event on the server; CPU per round: server %v, clients %v",
+				m.name, res.Median(), res.Rounds, res.AllocsPerEvent, res.BytesPerEvent, res.ServerCPU, res.ClientCPU)
+		}
 	}
-	t.Logf("median %v, rounds %v, %.2f allocs and %.0f bytes per event on the server", res.Median(), res.Rounds, res.AllocsPerEvent, res.BytesPerEvent)
 }
 
 // TestClusterFanoutSmoke runs the cluster's CallAll over three node

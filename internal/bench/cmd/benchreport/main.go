@@ -191,6 +191,12 @@ func measure(c config, dir string) (*report, error) {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
 		rep.publish = &res
+		logf("publish floor: %d raw subscribers, %d rounds", c.clients, c.rounds)
+		floor, err := bench.MeasurePublishFloorFresh(c.clients, c.rounds, bench.SelfSpawner())
+		if err != nil {
+			return nil, fmt.Errorf("publish floor: %w", err)
+		}
+		rep.publishFloor = &floor
 	}
 	rep.finished = time.Now()
 	rep.machine.LoadEnd = loadAverage()

@@ -77,7 +77,9 @@ func TestReport(t *testing.T) {
 			{Lib: "raw", Conns: 10, ServerBytesPerConn: 1000, ServerGoroutinesPerConn: 1, ClientBytesPerConn: 1000, ClientGoroutinesPerConn: 1},
 			{Lib: "parley", Conns: 10, ServerBytesPerConn: 1100, ServerGoroutinesPerConn: 1, ClientBytesPerConn: 1300, ClientGoroutinesPerConn: 1},
 		},
-		fanout: &bench.FanoutResult{Clients: 10, Rounds: []time.Duration{time.Millisecond}},
+		fanout:       &bench.FanoutResult{Clients: 10, Rounds: []time.Duration{time.Millisecond}},
+		publish:      &bench.PublishResult{Subscribers: 10, Rounds: []time.Duration{3 * time.Millisecond}, ServerCPU: 20 * time.Microsecond, ClientCPU: 30 * time.Microsecond},
+		publishFloor: &bench.PublishResult{Subscribers: 10, Rounds: []time.Duration{2 * time.Millisecond}, ServerCPU: 10 * time.Microsecond, ClientCPU: 15 * time.Microsecond},
 	}
 	for _, d := range bench.PushDelays {
 		for i, lib := range bench.PushLibs {
@@ -108,7 +110,8 @@ func TestReport(t *testing.T) {
 		"| 3 ms (3.00 ms) | sourcegraph/jsonrpc2 | 1.00 ms | 1.98 ms | 2.00 ms | 2.00 ms | 0 |",
 		"| push p99.9 no worse than sourcegraph/jsonrpc2's, at each delay | 0 ms: 999 µs vs 2.00 ms; 0.2 ms: 999 µs vs 2.00 ms; 1 ms: 999 µs vs 2.00 ms; 3 ms: 999 µs vs 2.00 ms | yes |",
 		"| no push above 2 ms on an idle machine (see the load average) | 0 of 4000 Parley pushes above; the longest 1.00 ms (the raw floor: 1336 of 4000) | yes |",
-		"| 1 ms (1.00 ms) | raw gorilla (floor) | 1.50 ms | 2.97 ms | 3.00 ms | 3.00 ms | 334 |", "| max | over 2 ms |"} {
+		"| 1 ms (1.00 ms) | raw gorilla (floor) | 1.50 ms | 2.97 ms | 3.00 ms | 3.00 ms | 334 |", "| max | over 2 ms |",
+		"| hub | 3 ms | 3 ms | 2.0 µs | 3.0 µs |", "| raw floor | 2 ms | 2 ms | 1.0 µs | 1.5 µs |", "the raw floor's median 2 ms (1.50×) | yes |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

@@ -20,6 +20,7 @@ type report struct {
 	idle              []bench.IdleResult
 	fanout            *bench.FanoutResult
 	publish           *bench.PublishResult
+	publishFloor      *bench.PublishResult // gorilla, no RPC layer
 }
 
 // Targets from the issue.
@@ -252,8 +253,12 @@ func (r *report) targetsTable() string {
 		}
 	}
 	if p := r.publish; p != nil && len(p.Rounds) > 0 {
+		floor := ""
+		if f := r.publishFloor; f != nil && len(f.Rounds) > 0 {
+			floor = fmt.Sprintf("; the raw floor's median %s (%.2f×)", fmtDuration(f.Median()), float64(p.Median())/float64(f.Median()))
+		}
 		row(fmt.Sprintf("publish to %d subscribers, until the last has it, < %v", p.Subscribers, targetPublish),
-			fmt.Sprintf("median %s (rounds %s); %.1f allocations, %.0f bytes per event on the server", fmtDuration(p.Median()), fmtDurations(p.Rounds), p.AllocsPerEvent, p.BytesPerEvent),
+			fmt.Sprintf("median %s (rounds %s); %.1f allocations, %.0f bytes per event on the server%s", fmtDuration(p.Median()), fmtDurations(p.Rounds), p.AllocsPerEvent, p.BytesPerEvent, floor),
 			p.Median() < targetPublish)
 	}
 	if f := r.fanout; f != nil && len(f.Rounds) > 0 {
@@ -344,6 +349,20 @@ func (r *report) markdown(png string) string {
 		b.WriteString("\n## Publish (hub)\n\n")
 		fmt.Fprintf(&b, "A hub (`rpc/hub`) publishes one event to %d subscribers (Parley clients in a child process, one topic); each round is timed until the child reports that its last subscriber has the event: median %s (rounds %s). The server allocates %.1f times (%.0f bytes) per event delivered.\n",
 			p.Subscribers, fmtDuration(p.Median()), fmtDurations(p.Rounds), p.AllocsPerEvent, p.BytesPerEvent)
+		b.WriteString("\n| publisher | median | rounds | CPU per event, server | CPU per event, subscribers |\n| --- | ---: | --- | ---: | ---: |\n")
+		for _, x := range []struct {
+			name string
+			p    *bench.PublishResult
+		}{{"hub", p}, {"raw floor", r.publishFloor}} {
+			if x.p == nil || len(x.p.Rounds) == 0 {
+				continue
+			}
+			per := func(d time.Duration) string {
+				return fmt.Sprintf("%.1f µs", float64(d)/float64(x.p.Subscribers)/1e3)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.name, fmtDuration(x.p.Median()), fmtDurations(x.p.Rounds), per(x.p.ServerCPU), per(x.p.ClientCPU))
+		}
+		b.WriteString("\nThe raw floor is gorilla/websocket with no RPC layer: the server writes the hub's event bytes to as many gorilla clients, each write on a goroutine of its own, and each client reads on one goroutine and counts. Both sides share the machine's processors, so a round takes at least the two processes' CPU time divided by the processors.\n")
 	}
 	b.WriteString("\n## Targets\n\n")
 	b.WriteString(r.targetsTable())
