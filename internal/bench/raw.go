@@ -63,6 +63,7 @@ func rawHandler(w http.ResponseWriter, r *http.Request) {
 type rawRunner struct {
 	srv       *httpServer
 	seq, pipe *gorilla.Conn
+	close     func() error // anything else to close, or nil
 }
 
 func startRaw() (Runner, error) {
@@ -150,5 +151,5 @@ func readAnswer(ws *gorilla.Conn) error {
 }
 
 func (r *rawRunner) Close() error {
-	return closeAll(r.seq.Close, r.pipe.Close, r.srv.Close)
+	return closeAll(r.seq.Close, r.pipe.Close, r.close, r.srv.Close) // closing one twice is net.ErrClosed, ignored
 }

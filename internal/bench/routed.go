@@ -5,10 +5,12 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net/http"
 
 	"github.com/gammazero/nexus/v3/client"
 	"github.com/gammazero/nexus/v3/router"
 	"github.com/gammazero/nexus/v3/wamp"
+	gorilla "github.com/gorilla/websocket"
 
 	"github.com/parleyrpc/parley/adapters/websocket"
 	"github.com/parleyrpc/parley/codec"
@@ -129,4 +131,65 @@ func startNexus() (Runner, error) {
 		},
 		close: func() error { return closeAll(caller.Close, callee.Close, stop) },
 	}, nil
+}
+
+// startRawRelay is the routed call's floor: gorilla/websocket with no RPC
+// layer. The relay copies each message from the caller's connection to
+// the callee's and back, one goroutine per direction; the callee answers
+// each request it reads with the raw echo's answer. The caller sends the
+// raw echo's request, as the raw echo does.
+func startRawRelay() (Runner, error) {
+	callees := make(chan *gorilla.Conn, 1)
+	srv, err := serveHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&gorilla.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		if r.URL.RawQuery == "callee" {
+			callees <- ws
+			return
+		}
+		callee := <-callees
+		defer closeAll(ws.Close, callee.Close)
+		go relay(ws, callee)
+		relay(callee, ws)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	d := gorilla.Dialer{HandshakeTimeout: setupTimeout}
+	callee, _, err := d.Dial(srv.URL+"?callee", nil)
+	if err != nil {
+		return nil, errors.Join(err, srv.Close())
+	}
+	go func() {
+		for {
+			if _, _, err := callee.ReadMessage(); err != nil {
+				return
+			}
+			if err := callee.WriteMessage(gorilla.TextMessage, answer); err != nil {
+				return
+			}
+		}
+	}()
+	caller, _, err := d.Dial(srv.URL, nil)
+	if err != nil {
+		return nil, errors.Join(err, closeAll(callee.Close, srv.Close))
+	}
+	return &rawRunner{srv: srv, seq: caller, pipe: caller, close: callee.Close}, nil
+}
+
+// relay copies messages from one connection to another until either ends.
+func relay(from, to *gorilla.Conn) {
+	for {
+		typ, msg, err := from.ReadMessage()
+		if err != nil {
+			_ = to.Close()
+			return
+		}
+		if err := to.WriteMessage(typ, msg); err != nil {
+			_ = from.Close()
+			return
+		}
+	}
 }

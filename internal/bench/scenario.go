@@ -30,7 +30,7 @@ type Runner interface {
 
 // Scenario is one library and direction.
 type Scenario struct {
-	Lib   string // "raw", "parley-json", "parley-cbor", "parley-json-inline", "sourcegraph", "jrpc2", "hub-json", "hub-cbor", "nexus"
+	Lib   string // "raw", "parley-json", "parley-cbor", "parley-json-inline", "sourcegraph", "jrpc2", "hub-json", "hub-cbor", "nexus", "raw-relay"
 	Dir   string // ClientToServer, ServerToClient, or Routed (caller, router, callee)
 	Start func() (Runner, error)
 }
@@ -56,6 +56,7 @@ func Scenarios() []Scenario {
 		{"hub-json", Routed, func() (Runner, error) { return startHub(jsonCodec) }},
 		{"hub-cbor", Routed, func() (Runner, error) { return startHub(cborCodec) }},
 		{"nexus", Routed, startNexus},
+		{"raw-relay", Routed, startRawRelay},
 	}
 }
 
