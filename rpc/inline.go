@@ -8,8 +8,10 @@ import (
 )
 
 // Inline marks h as quick and non-blocking, so that the peer always runs
-// it on the goroutine that reads the connection, never on a goroutine of
-// its own. That saves a goroutine hand-off per call, which is most of what
+// the calls it serves on the goroutine that reads the connection, never
+// on a goroutine of its own. (Notifications are not affected: they run
+// one at a time, in arrival order, on the peer's notification goroutine,
+// Inline or not.) That saves a goroutine hand-off per call, which is most of what
 // a small call costs beyond the link itself, at the price of the next
 // message waiting until h returns. It also skips the per-call context.
 //
