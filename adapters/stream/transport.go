@@ -195,7 +195,7 @@ func (t *Transport) Send(ctx context.Context, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	yield := t.gather.Sent()
+	others := t.gather.Sent()
 	t.wmu.Lock()
 	for t.writing {
 		if len(t.pend) == 0 || len(t.pend)+len(msg)+32 <= maxPending {
@@ -227,9 +227,12 @@ func (t *Transport) Send(ctx context.Context, msg []byte) error {
 	t.wmu.Unlock()
 
 	var err error
-	if yield {
+	if others > 0 {
 		t.gather.Yield()
 		t.wmu.Lock()
+		if len(t.pend) == 0 {
+			t.gather.Alone(others) // nobody came
+		}
 		if len(t.pend) > 0 && len(t.pend)+len(msg)+32 <= maxPending {
 			buf := append(t.appendFrame(t.spare[:0], msg), t.pend...)
 			t.spare, t.pend = t.pend[:0], buf // the loop below writes it

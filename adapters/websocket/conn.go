@@ -75,6 +75,7 @@ type conn struct {
 
 	wmu     chan struct{} // the write lock
 	waiting atomic.Int32  // senders waiting for or holding the write lock
+	written atomic.Uint64 // messages written (or corked) so far
 	// gather says when a lone sender should yield first, so that the
 	// goroutines inbound messages woke can join its write; see Send.
 	gather gather.Credit
@@ -248,7 +249,8 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 		t.flushIfIdle()
 		return t.notSent()
 	}
-	yield := t.gather.Sent()
+	others := t.gather.Sent()
+	yield := others > 0
 	cork := t.nc != nil && (queued > 0 || yield)
 	if cork {
 		t.nc.setCork(true)
@@ -260,6 +262,7 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 	if cork {
 		t.nc.setCork(false)
 	}
+	written := t.written.Add(1)
 	<-t.wmu
 	if err != nil {
 		return t.writeFailed(err)
@@ -269,6 +272,9 @@ func (t *conn) Send(ctx context.Context, msg []byte) error {
 			t.gather.Yield()
 			if t.waiting.Load() != 0 {
 				return nil // a later sender flushes
+			}
+			if t.written.Load() == written {
+				t.gather.Alone(others) // nobody came
 			}
 		}
 		t.flushIfIdle()
