@@ -1,12 +1,16 @@
 package socketio4_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/zishang520/socket.io/servers/socket/v3"
+
 	"github.com/parleyrpc/parley/adapters/socketio4"
+	"github.com/parleyrpc/parley/rpc"
 )
 
 // TestLastWords: notifications a client sends just before it closes (an
@@ -18,7 +22,15 @@ import (
 func TestLastWords(t *testing.T) {
 	const clients = 100
 	notes := make(chan string, 2*clients)
-	f := newFixture(t, socketio4.ServerOptions{Handler: testRouter(notes)}, nil, nil)
+	f := newFixture(t, socketio4.ServerOptions{
+		Handler: testRouter(notes),
+		OnConnect: func(p *rpc.Peer, _ *socket.Socket) {
+			// The clients' cue to send (see open in testdata/node/common.mjs).
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = p.Notify(ctx, "hello", []string{"welcome"})
+		},
+	}, nil, nil)
 	node(t, 60*time.Second, "lastwords.mjs", f.url, strconv.Itoa(clients))
 	f.waitPeers(t, 0) // every peer has ended: its messages were handed over
 	seen := make(map[string]bool)

@@ -32,6 +32,13 @@ function clean(msg) {
 
 // open connects and returns {socket, ready, gone}. transports: "websocket",
 // "polling" or "upgrade" (polling, then websocket).
+//
+// A script sends nothing before the server's first message, not at
+// "connect": zishang520/socket.io v3.0.6 writes CONNECT before it records
+// the socket, and an event arriving in between closes the connection
+// ("invalid state"; the adapter's package doc lists it among the
+// library's traps). The server's first message comes from the adapter's
+// connection listener, after the socket is recorded.
 export function open(url, { version = 4, transports = 'websocket', query = {}, auth, path, extraHeaders, timeout } = {}) {
   const opts = {
     forceNew: true,

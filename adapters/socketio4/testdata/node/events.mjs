@@ -17,6 +17,7 @@ const hello = new Promise((resolve) => socket.on('hello', (msg) => resolve(msg))
 const bye = new Promise((resolve) => socket.on('bye', (msg) => resolve(msg)));
 
 await ready;
+await hello; // the server's first message: see open in common.mjs
 
 const summary = {
   add: ackOutcome(v === 4 ? await socket.emitWithAck('add', 1, 2) : await call(socket, 'add', 1, 2)),

@@ -15,6 +15,7 @@ const bye = new Promise((resolve) => rpc.addMethod('bye', ([v]) => resolve(v)));
 const hello = new Promise((resolve) => rpc.addMethod('hello', ([v]) => resolve(v)));
 
 await ready;
+await hello; // the server's first message: see open in common.mjs
 
 const summary = {
   add: await settle(rpc.request('add', [1, 2])),

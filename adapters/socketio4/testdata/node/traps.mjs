@@ -8,10 +8,13 @@ import { open } from './common.mjs';
 
 const [url] = process.argv.slice(2);
 const { socket, ready } = open(url, {});
-socket.on('mul', (a, b, ack) => ack(a * b));
+let called;
+const firstCall = new Promise((resolve) => { called = resolve; });
+socket.on('mul', (a, b, ack) => { ack(a * b); called(); });
 socket.on('ping', (n, ack) => ack(n));
 const bye = new Promise((resolve) => socket.on('bye', (msg) => resolve(msg)));
 await ready;
+await firstCall; // the server's first message: see open in common.mjs
 const t = socket.timeout(10000);
 const [blocked, released] = await Promise.all([
   t.emitWithAck('block').catch((e) => 'error: ' + e.message),
