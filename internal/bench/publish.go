@@ -135,7 +135,7 @@ func MeasurePublishFloor(n, rounds int, spawn Spawner) (PublishResult, error) {
 			return len(conns)
 		},
 		publish: func(round, n int) error {
-			ev := fmt.Appendf(nil, `{"jsonrpc":"2.0","method":%q,"params":{"topic":%q,"data":[%d,%d]}}`, hub.EventMethod, publishTopic, round, n)
+			ev := floorEvent(round, n)
 			mu.Lock()
 			subs := conns
 			mu.Unlock()
@@ -146,6 +146,12 @@ func MeasurePublishFloor(n, rounds int, spawn Spawner) (PublishResult, error) {
 		},
 		close: srv.Close,
 	})
+}
+
+// floorEvent is the floor's event for round of n subscribers: the bytes
+// of the hub's event for that publish (TestFloorEventIsTheHubs).
+func floorEvent(round, n int) []byte {
+	return fmt.Appendf(nil, `{"jsonrpc": "2.0", "method": %q, "params": {"topic":%q,"data":[%d,%d]}}`, hub.EventMethod, publishTopic, round, n)
 }
 
 // rawSubscriber is the floor's connection to one subscriber.
