@@ -33,8 +33,9 @@ type routedAdd struct {
 }
 
 // startHub serves a hub over WebSocket and connects a callee that
-// registers "add" and a caller, both with codec c.
-func startHub(c codec.Codec) (Runner, error) {
+// registers "add" and a caller, both with codec c; inline marks the
+// callee's handler [rpc.Inline].
+func startHub(c codec.Codec, inline bool) (Runner, error) {
 	h, err := hub.New(nil)
 	if err != nil {
 		return nil, err
@@ -54,7 +55,7 @@ func startHub(c codec.Codec) (Runner, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	stop := func() error { return closeAll(ws.Close, srv.Close, h.Close) }
-	callee, err := websocket.Dial(ctx, srv.URL, &websocket.DialOptions{Codec: c, Handler: addRouter(false)})
+	callee, err := websocket.Dial(ctx, srv.URL, &websocket.DialOptions{Codec: c, Handler: addRouter(inline)})
 	if err != nil {
 		return nil, errors.Join(err, stop())
 	}

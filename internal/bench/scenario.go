@@ -30,7 +30,7 @@ type Runner interface {
 
 // Scenario is one library and direction.
 type Scenario struct {
-	Lib   string // "raw", "parley-json", "parley-cbor", "parley-json-inline", "sourcegraph", "jrpc2", "hub-json", "hub-cbor", "nexus", "raw-relay"
+	Lib   string // "raw", "parley-json", "parley-cbor", "parley-json-inline", "sourcegraph", "jrpc2", "hub-json", "hub-cbor", "hub-json-inline", "nexus", "raw-relay"
 	Dir   string // ClientToServer, ServerToClient, or Routed (caller, router, callee)
 	Start func() (Runner, error)
 }
@@ -53,8 +53,9 @@ func Scenarios() []Scenario {
 		{"sourcegraph", ServerToClient, func() (Runner, error) { return startSourcegraph(ServerToClient) }},
 		{"jrpc2", ClientToServer, func() (Runner, error) { return startJrpc2(ClientToServer) }},
 		{"jrpc2", ServerToClient, func() (Runner, error) { return startJrpc2(ServerToClient) }},
-		{"hub-json", Routed, func() (Runner, error) { return startHub(jsonCodec) }},
-		{"hub-cbor", Routed, func() (Runner, error) { return startHub(cborCodec) }},
+		{"hub-json", Routed, func() (Runner, error) { return startHub(jsonCodec, false) }},
+		{"hub-cbor", Routed, func() (Runner, error) { return startHub(cborCodec, false) }},
+		{"hub-json-inline", Routed, func() (Runner, error) { return startHub(jsonCodec, true) }},
 		{"nexus", Routed, startNexus},
 		{"raw-relay", Routed, startRawRelay},
 	}

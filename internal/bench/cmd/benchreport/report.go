@@ -248,12 +248,15 @@ func (r *report) targetsTable() string {
 		nexus := r.results.figure(key{"nexus", bench.Routed, inflight}, "ns/op")
 		if hub.ok() && nexus.ok() {
 			ratio := hub.Med / nexus.Med
-			relay := ""
+			beside := ""
+			if in := r.results.figure(key{"hub-json-inline", bench.Routed, inflight}, "ns/op"); in.ok() {
+				beside += fmt.Sprintf("; with the callee's handler rpc.Inline %s, %.2f×", fmtTime(in), in.Med/nexus.Med)
+			}
 			if raw := r.results.figure(key{"raw-relay", bench.Routed, inflight}, "ns/op"); raw.ok() {
-				relay = fmt.Sprintf("; the raw relay %s, %.2f× nexus's", fmtTime(raw), raw.Med/nexus.Med)
+				beside += fmt.Sprintf("; the raw relay %s, %.2f× nexus's", fmtTime(raw), raw.Med/nexus.Med)
 			}
 			row(fmt.Sprintf("routed call (caller, hub, callee) ≤ %.1f× nexus's time, JSON, %d in flight", targetRoutedRatio, inflight),
-				fmt.Sprintf("%.2f× (%s vs %s%s)", ratio, fmtTime(hub), fmtTime(nexus), relay), ratio <= targetRoutedRatio)
+				fmt.Sprintf("%.2f× (%s vs %s%s)", ratio, fmtTime(hub), fmtTime(nexus), beside), ratio <= targetRoutedRatio)
 		}
 	}
 	if p := r.publish; p != nil && len(p.Rounds) > 0 {
