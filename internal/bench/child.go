@@ -83,17 +83,19 @@ var roles map[string]func(spec childSpec, stdin io.Reader, say func(any) error) 
 
 func init() {
 	roles = map[string]func(childSpec, io.Reader, func(any) error) error{
-		"idle-clients":        idleClients,
-		"idle-server":         idleServer,
-		"fanout-clients":      fanoutClients,
-		"fanout-server":       freshServer(MeasureFanout),
-		"push-server":         pushServer,
-		"publish-clients":     publishClients,
-		"publish-server":      freshServer(MeasurePublish),
-		"publish-raw-clients": publishRawClients,
-		"publish-raw-server":  freshServer(MeasurePublishFloor),
-		"cluster-node":        clusterNode,
-		"cluster-clients":     clusterClients,
+		"idle-clients":         idleClients,
+		"idle-server":          idleServer,
+		"fanout-clients":       fanoutClients,
+		"fanout-server":        freshServer(MeasureFanout),
+		"push-server":          pushServer,
+		"publish-clients":      publishClients,
+		"publish-server":       freshServer(MeasurePublish),
+		"publish-raw-clients":  publishRawClients,
+		"publish-raw-server":   freshServer(MeasurePublishFloor),
+		"publish-bare-clients": publishBareClients,
+		"publish-bare-server":  freshServer(MeasurePublishBare),
+		"cluster-node":         clusterNode,
+		"cluster-clients":      clusterClients,
 	}
 }
 

@@ -71,6 +71,20 @@ type publisher struct {
 // process with spawn, each subscribed to one topic, and publishes to it
 // rounds times, timing each publish until the last subscriber has it.
 func MeasurePublish(n, rounds int, spawn Spawner) (PublishResult, error) {
+	return measureHubPublish(n, rounds, spawn, "publish-clients")
+}
+
+// MeasurePublishBare is [MeasurePublish] with bare subscribers: gorilla
+// clients that subscribe with a JSON-RPC request of their own and then
+// only read and count, as the floor's do. It is the hub's side alone, with
+// subscribers that do no RPC work (a browser's, say).
+func MeasurePublishBare(n, rounds int, spawn Spawner) (PublishResult, error) {
+	return measureHubPublish(n, rounds, spawn, "publish-bare-clients")
+}
+
+// measureHubPublish measures a hub's publish to subscribers of a child
+// role.
+func measureHubPublish(n, rounds int, spawn Spawner, role string) (PublishResult, error) {
 	h, err := hub.New(nil)
 	if err != nil {
 		return PublishResult{Subscribers: n}, err
@@ -89,7 +103,7 @@ func MeasurePublish(n, rounds int, spawn Spawner) (PublishResult, error) {
 	}
 	return measurePublish(n, rounds, spawn, publisher{
 		url:   srv.URL,
-		role:  "publish-clients",
+		role:  role,
 		count: func() int { return h.SubscriberCount(publishTopic) },
 		publish: func(round, n int) error {
 			_, err := h.Publish(publishTopic, [2]int{round, n})
@@ -270,6 +284,23 @@ func publishClients(spec childSpec, stdin io.Reader, say func(any) error) error 
 // clients, each reading on one goroutine; a client's k-th message is
 // round k's event.
 func publishRawClients(spec childSpec, stdin io.Reader, say func(any) error) error {
+	return gorillaSubscribers(spec, stdin, say, false)
+}
+
+// publishBareClients is the child role of MeasurePublishBare: the floor's
+// clients, each subscribing to the hub's topic first.
+func publishBareClients(spec childSpec, stdin io.Reader, say func(any) error) error {
+	return gorillaSubscribers(spec, stdin, say, true)
+}
+
+// subscribeRequest is hub.subscribe to the publish topic, as a bare
+// client sends it.
+var subscribeRequest = []byte(`{"jsonrpc":"2.0","method":"` + hub.MethodSubscribe + `","params":{"topic":"` + publishTopic + `"},"id":1}`)
+
+// gorillaSubscribers connects n gorilla clients, each reading on one
+// goroutine and counting; with subscribe, each first subscribes through
+// the hub and waits for its answer.
+func gorillaSubscribers(spec childSpec, stdin io.Reader, say func(any) error, subscribe bool) error {
 	rounds := newRoundCounter(spec.N, say)
 	conns := make([]*gorilla.Conn, spec.N)
 	var readers sync.WaitGroup
@@ -279,6 +310,21 @@ func publishRawClients(spec childSpec, stdin io.Reader, say func(any) error) err
 			return err
 		}
 		conns[i] = ws
+		if subscribe {
+			if d, ok := ctx.Deadline(); ok {
+				_ = ws.SetReadDeadline(d)
+			}
+			if err := ws.WriteMessage(gorilla.TextMessage, subscribeRequest); err != nil {
+				return err
+			}
+			var answer struct {
+				Result bool `json:"result"`
+			}
+			if err := ws.ReadJSON(&answer); err != nil || !answer.Result {
+				return fmt.Errorf("bench: hub.subscribe answered %+v, %v", answer, err)
+			}
+			_ = ws.SetReadDeadline(time.Time{})
+		}
 		readers.Go(func() {
 			for round := 1; ; round++ {
 				if _, _, err := ws.ReadMessage(); err != nil {
@@ -352,4 +398,9 @@ func MeasurePublishFresh(n, rounds int, spawn Spawner) (PublishResult, error) {
 // started with spawn.
 func MeasurePublishFloorFresh(n, rounds int, spawn Spawner) (PublishResult, error) {
 	return measureFresh[PublishResult](spawn, childSpec{Role: "publish-raw-server", N: n, Rounds: rounds}, time.Duration(n)*40*time.Millisecond+5*time.Minute)
+}
+
+// MeasurePublishBareFresh is [MeasurePublishBare] in a fresh process.
+func MeasurePublishBareFresh(n, rounds int, spawn Spawner) (PublishResult, error) {
+	return measureFresh[PublishResult](spawn, childSpec{Role: "publish-bare-server", N: n, Rounds: rounds}, time.Duration(n)*40*time.Millisecond+5*time.Minute)
 }

@@ -78,7 +78,7 @@ func TestFanoutSmoke(t *testing.T) {
 // process as the full measurement.
 func TestPublishSmoke(t *testing.T) {
 	for name, measure := range map[string]func(n, rounds int, spawn Spawner) (PublishResult, error){
-		"hub": MeasurePublish, "floor": MeasurePublishFloor,
+		"hub": MeasurePublish, "hub, bare subscribers": MeasurePublishBare, "floor": MeasurePublishFloor,
 	} {
 		res, err := measure(50, 3, testSpawner)
 		if err != nil {
@@ -92,8 +92,8 @@ func TestPublishSmoke(t *testing.T) {
 }
 
 // TestPublish10k is the full publish measurement, when asked for with
-// PARLEY_BENCH_PUBLISH=1: 10,000 subscribers, 5 rounds, the hub and its
-// floor in turn, twice.
+// PARLEY_BENCH_PUBLISH=1: 10,000 subscribers, 5 rounds, the hub, the hub
+// with bare subscribers and the floor in turn, twice.
 func TestPublish10k(t *testing.T) {
 	if os.Getenv("PARLEY_BENCH_PUBLISH") == "" {
 		t.Skip("set PARLEY_BENCH_PUBLISH=1 to publish to 10,000 subscribers")
@@ -102,7 +102,7 @@ func TestPublish10k(t *testing.T) {
 		for _, m := range []struct {
 			name    string
 			measure func(n, rounds int, spawn Spawner) (PublishResult, error)
-		}{{"hub", MeasurePublish}, {"floor", MeasurePublishFloor}} {
+		}{{"hub", MeasurePublish}, {"hub, bare subscribers", MeasurePublishBare}, {"floor", MeasurePublishFloor}} {
 			res, err := m.measure(10_000, 5, testSpawner)
 			if err != nil {
 				t.Fatalf("%s: %v", m.name, err)

@@ -191,6 +191,12 @@ func measure(c config, dir string) (*report, error) {
 			return nil, fmt.Errorf("publish: %w", err)
 		}
 		rep.publish = &res
+		logf("publish: %d bare subscribers, %d rounds", c.clients, c.rounds)
+		bare, err := bench.MeasurePublishBareFresh(c.clients, c.rounds, bench.SelfSpawner())
+		if err != nil {
+			return nil, fmt.Errorf("publish, bare subscribers: %w", err)
+		}
+		rep.publishBare = &bare
 		logf("publish floor: %d raw subscribers, %d rounds", c.clients, c.rounds)
 		floor, err := bench.MeasurePublishFloorFresh(c.clients, c.rounds, bench.SelfSpawner())
 		if err != nil {

@@ -20,6 +20,7 @@ type report struct {
 	idle              []bench.IdleResult
 	fanout            *bench.FanoutResult
 	publish           *bench.PublishResult
+	publishBare       *bench.PublishResult // the hub, gorilla subscribers
 	publishFloor      *bench.PublishResult // gorilla, no RPC layer
 }
 
@@ -261,8 +262,11 @@ func (r *report) targetsTable() string {
 	}
 	if p := r.publish; p != nil && len(p.Rounds) > 0 {
 		floor := ""
+		if b := r.publishBare; b != nil && len(b.Rounds) > 0 {
+			floor = fmt.Sprintf("; to bare subscribers, median %s", fmtDuration(b.Median()))
+		}
 		if f := r.publishFloor; f != nil && len(f.Rounds) > 0 {
-			floor = fmt.Sprintf("; the raw floor's median %s (%.2f×)", fmtDuration(f.Median()), float64(p.Median())/float64(f.Median()))
+			floor += fmt.Sprintf("; the raw floor's median %s (%.2f×)", fmtDuration(f.Median()), float64(p.Median())/float64(f.Median()))
 		}
 		row(fmt.Sprintf("publish to %d subscribers, until the last has it, < %v", p.Subscribers, targetPublish),
 			fmt.Sprintf("median %s (rounds %s); %.1f allocations, %.0f bytes per event on the server%s", fmtDuration(p.Median()), fmtDurations(p.Rounds), p.AllocsPerEvent, p.BytesPerEvent, floor),
@@ -360,7 +364,7 @@ func (r *report) markdown(png string) string {
 		for _, x := range []struct {
 			name string
 			p    *bench.PublishResult
-		}{{"hub", p}, {"raw floor", r.publishFloor}} {
+		}{{"hub", p}, {"hub, bare subscribers", r.publishBare}, {"raw floor", r.publishFloor}} {
 			if x.p == nil || len(x.p.Rounds) == 0 {
 				continue
 			}
@@ -369,7 +373,7 @@ func (r *report) markdown(png string) string {
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.name, fmtDuration(x.p.Median()), fmtDurations(x.p.Rounds), per(x.p.ServerCPU), per(x.p.ClientCPU))
 		}
-		b.WriteString("\nThe raw floor is gorilla/websocket with no RPC layer: the server writes the hub's event bytes to as many gorilla clients, each write on a goroutine of its own, and each client reads on one goroutine and counts. Both sides share the machine's processors, so a round takes at least the two processes' CPU time divided by the processors.\n")
+		b.WriteString("\nBare subscribers are gorilla clients that send `hub.subscribe` themselves and then only read and count, as the floor's do: the hub's side alone, with subscribers that do no RPC work. The raw floor is gorilla/websocket with no RPC layer: the server writes the hub's event bytes to as many gorilla clients, each write on a goroutine of its own, and each client reads on one goroutine and counts. Both sides share the machine's processors, so a round takes at least the two processes' CPU time divided by the processors.\n")
 	}
 	b.WriteString("\n## Targets\n\n")
 	b.WriteString(r.targetsTable())

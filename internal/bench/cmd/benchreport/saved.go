@@ -21,6 +21,7 @@ type saved struct {
 	Idle              []bench.IdleResult   `json:",omitempty"`
 	Fanout            *bench.FanoutResult  `json:",omitempty"`
 	Publish           *bench.PublishResult `json:",omitempty"`
+	PublishBare       *bench.PublishResult `json:",omitempty"`
 	PublishFloor      *bench.PublishResult `json:",omitempty"`
 }
 
@@ -32,7 +33,7 @@ type savedKey struct {
 func (r *report) save(path string) error {
 	s := saved{
 		Started: r.started, Finished: r.finished, Machine: r.machine,
-		Passes: r.passes, Benchtime: r.benchtime, Push: r.push, Idle: r.idle, Fanout: r.fanout, Publish: r.publish, PublishFloor: r.publishFloor,
+		Passes: r.passes, Benchtime: r.benchtime, Push: r.push, Idle: r.idle, Fanout: r.fanout, Publish: r.publish, PublishBare: r.publishBare, PublishFloor: r.publishFloor,
 	}
 	for _, k := range r.results.keys {
 		s.Calls = append(s.Calls, savedKey{k, r.results.samples[k]})
@@ -58,7 +59,7 @@ func load(path string) (*report, error) {
 	}
 	r := &report{
 		started: s.Started, finished: s.Finished, machine: s.Machine,
-		passes: s.Passes, benchtime: s.Benchtime, push: s.Push, idle: s.Idle, fanout: s.Fanout, publish: s.Publish, publishFloor: s.PublishFloor,
+		passes: s.Passes, benchtime: s.Benchtime, push: s.Push, idle: s.Idle, fanout: s.Fanout, publish: s.Publish, publishBare: s.PublishBare, publishFloor: s.PublishFloor,
 		results: &results{samples: map[key][]sample{}},
 	}
 	for _, c := range s.Calls {
