@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -17,8 +18,8 @@ import (
 )
 
 // The chart is drawn by hand with the standard image packages and a
-// bitmap font: a bar per library and direction, in two groups (1 and 64
-// in flight), the median ratio of time per call to the raw echo, with a
+// bitmap font: a bar per library and direction (the routed calls, which
+// have none, under one label), in two groups (1 and 64 in flight), the median ratio of time per call to the raw echo, with a
 // whisker for the min-max over passes (cut at the top of the plot when
 // longer), a line at 1 (the raw echo) and a dashed line at the 1.3x
 // target.
@@ -34,14 +35,24 @@ var (
 		"parley-json-inline": {20, 50, 120, 255},
 		"sourcegraph":        {230, 140, 40, 255},
 		"jrpc2":              {150, 90, 170, 255},
+		"hub-json":           {30, 150, 130, 255},
+		"hub-cbor":           {120, 200, 180, 255},
+		"hub-json-inline":    {10, 90, 80, 255},
+		"nexus":              {160, 120, 80, 255},
+		"raw-relay":          {150, 150, 150, 255},
+	}
+	// The legend's rows: calls between two ends, then routed calls.
+	legend = [][]string{
+		{"parley-json", "parley-cbor", "parley-json-inline", "sourcegraph", "jrpc2"},
+		{"hub-json", "hub-cbor", "hub-json-inline", "nexus", "raw-relay (routed calls: caller, router, callee)"},
 	}
 )
 
 const (
-	chartW, chartH = 1000, 560
+	chartW, chartH = 1300, 580
 	marginL        = 70
 	marginR        = 110
-	marginT        = 100
+	marginT        = 115
 	marginB        = 70
 	glyphW, glyphH = 7, 13
 )
@@ -118,18 +129,38 @@ func writeChart(path string, r *report) error {
 			w := glyphW * len(v)
 			fill(img, image.Rect(cx-w/2-2, y(b.ratio.Max)-18, cx+w/2+2, y(b.ratio.Max)-3), white)
 			text(img, cx, y(b.ratio.Max)-6, v, black, 1, true)
-			text(img, cx, y(0)+16, b.k.Dir, black, 1, true)
+			if b.k.Dir != bench.Routed {
+				text(img, cx, y(0)+16, b.k.Dir, black, 1, true)
+			}
+		}
+		// Routed calls have no direction: one label under all of them.
+		first, last := -1, -1
+		for bi, b := range g {
+			if b.k.Dir == bench.Routed {
+				last = bi
+				if first < 0 {
+					first = bi
+				}
+			}
+		}
+		if first >= 0 {
+			l, r := x0+first*slot+slot/6, x0+(last+1)*slot-slot/6
+			hline(img, l, r, y(0)+8, black, false)
+			text(img, (l+r)/2, y(0)+20, "routed", black, 1, true)
 		}
 		label := fmt.Sprintf("%d in flight", g[0].k.InFlight)
 		text(img, marginL+gi*groupW+groupW/2, y(0)+42, label, black, 2, true)
 	}
 
 	// Legend, one entry per library, above the plot.
-	lx := marginL
-	for _, lib := range []string{"parley-json", "parley-cbor", "parley-json-inline", "sourcegraph", "jrpc2"} {
-		fill(img, image.Rect(lx, 62, lx+14, 74), libColor[lib])
-		text(img, lx+20, 73, lib, black, 1, false)
-		lx += 20 + glyphW*len(lib) + 30
+	for row, libs := range legend {
+		lx, ly := marginL, 62+row*20
+		for _, lib := range libs {
+			name, _, _ := strings.Cut(lib, " ")
+			fill(img, image.Rect(lx, ly, lx+14, ly+12), libColor[name])
+			text(img, lx+20, ly+11, lib, black, 1, false)
+			lx += 20 + glyphW*len(lib) + 30
+		}
 	}
 
 	f, err := os.Create(path)
