@@ -72,6 +72,9 @@ func (p *Peer) transmit(ctx context.Context, inv Invocation) error {
 	defer putBuffer(buf)
 	m := &buf.m
 	m.Method = inv.Method
+	if raw, ok := inv.Params.(Raw); ok && raw.IsZero() {
+		inv.Params = nil // no params: null would be invalid (JSON-RPC 2.0, 4.2)
+	}
 	if inv.Params != nil {
 		var err error
 		if buf.b, err = p.appendValue(buf.b[:0], inv.Params); err != nil {

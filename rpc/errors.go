@@ -147,8 +147,11 @@ func wireError(c codec.Codec, err error) *codec.Error {
 		e = &Error{Code: CodeServerError, Message: err.Error()}
 	}
 	w := &codec.Error{Code: int64(e.Code), Message: e.Message}
+	if raw, ok := e.Data.(Raw); ok && raw.IsZero() {
+		return w // no data: written as nothing, it would break the message
+	}
 	if e.Data != nil {
-		if raw, ok := e.Data.(Raw); ok && raw.codec == c {
+		if raw, ok := e.Data.(Raw); ok && sameCodec(raw.bind(c).codec, c) {
 			w.Data = raw.data
 		} else if b, err := c.Marshal(e.Data); err == nil {
 			w.Data = b

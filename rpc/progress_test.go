@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleyrpc/parley/codec"
 	"github.com/parleyrpc/parley/codec/cbor"
 	"github.com/parleyrpc/parley/codec/json"
 	"github.com/parleyrpc/parley/rpc"
@@ -357,4 +358,46 @@ func ExampleCallWithProgress() {
 	// 50%
 	// 75%
 	// a.txt: complete <nil>
+}
+
+// TestEmptyRaw: an empty Raw (a member that was absent) goes out as null
+// where a value must be, and params that are an empty Raw as no params,
+// with either codec; written as nothing, it made a message no end could
+// read, and the call it answered was never answered.
+func TestEmptyRaw(t *testing.T) {
+	for _, c := range []codec.Codec{json.Codec{}, cbor.Codec{}} {
+		t.Run(c.Name(), func(t *testing.T) {
+			r := router(t, "echo", rpc.HandlerFunc(func(_ context.Context, req *rpc.Request) (any, error) {
+				if !req.Params().IsZero() {
+					return nil, fmt.Errorf("params %q, want none", req.Params().Bytes())
+				}
+				return req.Params(), nil
+			}))
+			r.Register("empty", rpc.HandlerFunc(func(context.Context, *rpc.Request) (any, error) {
+				return rpc.Raw{}, nil
+			}))
+			r.Register("fail", rpc.HandlerFunc(func(context.Context, *rpc.Request) (any, error) {
+				return nil, &rpc.Error{Code: 7, Message: "no", Data: rpc.Raw{}}
+			}))
+			opts := []rpc.Option{rpc.WithCodec(c), rpc.WithHandler(r)}
+			_, client := pair(t, opts, []rpc.Option{rpc.WithCodec(c)})
+			var got rpc.Raw
+			if err := client.Call(testCtx(t), "echo", nil, &got); err != nil || !got.IsNull() || got.IsZero() {
+				t.Fatalf("echo of absent params: %q, %v; want null", got.Bytes(), err)
+			}
+			got = rpc.Raw{}
+			if err := client.Call(testCtx(t), "empty", nil, &got); err != nil || !got.IsNull() || got.IsZero() {
+				t.Fatalf("an empty Raw result: %q, %v; want null", got.Bytes(), err)
+			}
+			got = rpc.Raw{}
+			if err := client.Call(testCtx(t), "echo", rpc.Raw{}, &got); err != nil || !got.IsNull() || got.IsZero() {
+				t.Fatalf("echo of an empty Raw: %q, %v; want null", got.Bytes(), err)
+			}
+			err := client.Call(testCtx(t), "fail", nil, nil)
+			var e *rpc.Error
+			if !errors.As(err, &e) || e.Code != 7 || e.Data != nil {
+				t.Fatalf("error with empty Raw data: %#v", err)
+			}
+		})
+	}
 }

@@ -29,9 +29,14 @@ func putBuffer(b *buffer) {
 	buffers.Put(b)
 }
 
-// appendValue encodes v onto dst with the peer's codec.
+// appendValue encodes v onto dst with the peer's codec. An empty Raw is
+// null, as it is inside a larger value: written as nothing, it would
+// make the message unreadable, and a call's answer that cannot be read
+// is an answer lost.
 func (p *Peer) appendValue(dst []byte, v any) ([]byte, error) {
-	if raw, ok := v.(Raw); ok {
+	if raw, ok := v.(Raw); ok && raw.IsZero() {
+		v = nil
+	} else if ok {
 		if raw = raw.bind(p.codec); sameCodec(raw.codec, p.codec) {
 			return append(dst, raw.data...), nil
 		}
